@@ -69,9 +69,10 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    budgets = _budgets(args.budgets)
     pools = read_pools(args.params)
     mixes = mixtures(_list(args.mix), pools, args.pool_size, weight_by_size=args.weight_by_size)
-    table = make_table(mixes, _budgets(args.budgets))
+    table = make_table(mixes, budgets)
     best = best_per_budget(table)
     verdict, why = loosens_with_compute(best)
     wide = table.pivot(index="mixture", columns="budget", values="loss")

@@ -94,7 +94,7 @@ def mix(
     if not weight_by_size and not np.allclose(sizes, sizes[0], rtol=1e-9):
         raise MixtureError(
             f"pools of unequal size {dict(zip([p.name for p in pools], sizes, strict=True))}: "
-            "the theorem assumes equal pools; pass weight_by_size to weight by pool size"
+            "the theorem assumes equal pools; weight_by_size (--weight-by-size) weights by size"
         )
     label = name or "+".join(pool.name or "?" for pool in pools)
     return Mixture(label, tuple(pools), tuple(float(s) for s in sizes))
