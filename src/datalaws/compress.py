@@ -76,31 +76,38 @@ def _pick(available: int, requested: int, seed: int, what: str) -> np.ndarray:
     return np.random.default_rng(seed).choice(available, size=requested, replace=False)
 
 
-def token_files(path: Path) -> list[Path]:
-    """Token shards at ``path``: the file itself, or every ``*.bin`` in a folder."""
-    if path.is_file() and path.suffix == ".bin":
-        return [path]
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*.bin") if Path(f"{p}.json").exists())
-    return []
+def token_files(paths: list[Path]) -> list[Path]:
+    """Token shards among ``paths``: ``.bin`` files, and every ``*.bin`` with a sidecar in folders."""
+    found = []
+    for path in paths:
+        if path.is_file() and path.suffix == ".bin":
+            found.append(path)
+        elif path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.bin") if Path(f"{p}.json").exists()))
+    return found
 
 
-def text_bytes(path: Path) -> bytes:
-    """All bytes of a text file, or of every file under a folder in sorted path order."""
-    if path.is_file():
-        return path.read_bytes()
-    return b"".join(p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file())
+def text_bytes(paths: list[Path]) -> bytes:
+    """All bytes of the text files, and of every file under folders, in sorted path order."""
+    files = []
+    for path in paths:
+        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    return b"".join(p.read_bytes() for p in files)
 
 
-def measure(path: str | Path, n_sequences: int = 1000, seed: int = 0, level: int = LEVEL) -> dict:
+def measure(
+    path: str | Path | list[str | Path], n_sequences: int = 1000, seed: int = 0, level: int = LEVEL
+) -> dict:
     """gzip statistics of a token corpus (``.bin`` shards) or of text, per the module docstring."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    shards = token_files(path)
+    paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
+    for p in paths:
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    source = " ".join(str(p) for p in paths)
+    shards = token_files(paths)
     if shards:
         corpus = TokenShards(shards, verify=True)
-        rows = _pick(corpus.n_sequences, n_sequences, seed, f"{path} ({len(shards)} shards)")
+        rows = _pick(corpus.n_sequences, n_sequences, seed, f"{source} ({len(shards)} shards)")
         stats = summarise(token_ratios(corpus.read(rows), level), level)
         stats |= {
             "unit": "token",
@@ -108,12 +115,12 @@ def measure(path: str | Path, n_sequences: int = 1000, seed: int = 0, level: int
             "sequence_length": corpus.context,
         }
     else:
-        data = text_bytes(path)
+        data = text_bytes(paths)
         if not data:
-            raise CorpusError(f"{path}: no data to measure")
+            raise CorpusError(f"{source}: no data to measure")
         n_windows = len(data) // TEXT_WINDOW
-        rows = _pick(n_windows, n_sequences, seed, f"{path} ({len(data)} bytes)")
+        rows = _pick(n_windows, n_sequences, seed, f"{source} ({len(data)} bytes)")
         windows = [data[r * TEXT_WINDOW : (r + 1) * TEXT_WINDOW] for r in rows]
         stats = summarise(byte_ratios(windows, level), level)
         stats |= {"unit": "byte", "bytes_per_token": 1, "sequence_length": TEXT_WINDOW}
-    return stats | {"seed": seed, "source": str(path)}
+    return stats | {"seed": seed, "source": source}

@@ -30,7 +30,7 @@ _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _uniform(state: np.ndarray) -> float:
     """splitmix64 step, mapped to [0, 1) with 53 random bits."""
     state[0] += _GOLDEN
@@ -41,7 +41,7 @@ def _uniform(state: np.ndarray) -> float:
     return float(z >> _S11) * _TO_UNIT
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _expand(nt_offset, cum_prob, rhs_offset, rhs, start, state, stack, out_row, pos, counts):
     """Expand one sentence from ``start`` into ``out_row[pos:]``; return (pos, stack).
 
@@ -116,33 +116,35 @@ class SampleStats:
 
 
 def production_list(grammar: Grammar) -> list[tuple[int, tuple[int, ...], float]]:
-    """All productions as (lhs, rhs, probability) in table order; lhs ``k`` is the start symbol."""
-    k = grammar.spec.nonterminals
-    productions = [(k, (-(i + 1),), 1.0 / k) for i in range(k)]
+    """All productions as (lhs, rhs, probability), grouped by lhs in order 0..k.
+
+    The start symbol is lhs ``k`` (``S -> N_i`` at 1/k). This is the order of the compiled tables
+    and of every production-count array.
+    """
+    productions = []
     for i, options in enumerate(grammar.rules):
         for p, (_, rhs) in zip(grammar.probabilities(i), options, strict=True):
             productions.append((i, rhs, float(p)))
-    return productions
+    k = grammar.spec.nonterminals
+    return productions + [(k, (-(i + 1),), 1.0 / k) for i in range(k)]
 
 
 class CompiledSampler:
     """Integer-table sampler; start symbol is nonterminal index ``k`` with ``S -> N_i`` at 1/k."""
 
     def __init__(self, grammar: Grammar) -> None:
-        productions = production_list(grammar)
+        self.productions = production_list(grammar)
         k = grammar.spec.nonterminals
-        by_lhs = [[p for p in productions if p[0] == nt] for nt in range(k + 1)]
-        ordered = [p for group in by_lhs for p in group]
-        self.productions = ordered
-        self.nt_offset = np.cumsum([0] + [len(g) for g in by_lhs]).astype(np.int64)
+        lhs = np.array([p[0] for p in self.productions])
+        self.nt_offset = np.searchsorted(lhs, np.arange(k + 2)).astype(np.int64)
         cum = []
-        for group in by_lhs:
-            running = np.cumsum([p[2] for p in group])
+        for nt in range(k + 1):
+            running = np.cumsum([p[2] for p in self.productions if p[0] == nt])
             running[-1] = 1.0
             cum.extend(running)
         self.cum_prob = np.asarray(cum, dtype=np.float64)
-        self.rhs_offset = np.cumsum([0] + [len(p[1]) for p in ordered]).astype(np.int64)
-        self.rhs = np.asarray([s for p in ordered for s in p[1]], dtype=np.int64)
+        self.rhs_offset = np.cumsum([0] + [len(p[1]) for p in self.productions]).astype(np.int64)
+        self.rhs = np.asarray([s for p in self.productions for s in p[1]], dtype=np.int64)
         self.start = -(k + 1)
         self._tables = (self.nt_offset, self.cum_prob, self.rhs_offset, self.rhs, self.start)
 
@@ -167,8 +169,7 @@ class NaiveSampler:
         self.pcfg = grammar.to_nltk()
         self._options = {}
         self._index = {}
-        order = CompiledSampler(grammar).productions
-        position = {(lhs, rhs): i for i, (lhs, rhs, _) in enumerate(order)}
+        position = {(lhs, rhs): i for i, (lhs, rhs, _) in enumerate(production_list(grammar))}
         k = grammar.spec.nonterminals
         for lhs in [self.pcfg.start()] + [Nonterminal(f"N{i}") for i in range(k)]:
             prods = self.pcfg.productions(lhs=lhs)

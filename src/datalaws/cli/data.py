@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
 
 from datalaws import atomic
 from datalaws.compress import measure
@@ -35,6 +37,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise ValueError(f"--shard must lie in [0, --shards={args.shards}), got {args.shard}")
     grammar = load_grammar(args.grammar)
     n_docs = shard_documents(args.tokens, args.context, args.shards)[args.shard]
+    start = time.perf_counter()
     request = ShardRequest(
         grammar=grammar,
         grammar_name=args.name or str(args.grammar),
@@ -45,12 +48,20 @@ def _sample(args: argparse.Namespace) -> int:
         context=args.context,
     )
     meta = write_shard(request, args.output)
-    print(json.dumps({k: meta[k] for k in ("n_tokens", "n_sequences", "sha256", "split")}))
+    seconds = time.perf_counter() - start
+    report = {k: meta[k] for k in ("n_tokens", "n_sequences", "sha256", "split")}
+    report |= {"seconds": round(seconds, 3), "tokens_per_s": round(meta["n_tokens"] / seconds)}
+    print(json.dumps(report))
     return 0
 
 
 def _gzip(args: argparse.Namespace) -> int:
-    stats = measure(args.path, n_sequences=args.sequences, seed=args.seed, level=args.level)
+    start = time.perf_counter()
+    stats = measure(args.paths, n_sequences=args.sequences, seed=args.seed, level=args.level)
+    print(
+        f"measured {stats['n_sequences']} sequences in {time.perf_counter() - start:.3f} s",
+        file=sys.stderr,
+    )
     if args.output:
         atomic.write_json(args.output, stats)
     shown = stats if args.ratios else {k: v for k, v in stats.items() if k != "ratios"}
@@ -104,7 +115,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(.bin, or a folder of them) as 4-byte big-endian ints, or text files as UTF-8 "
         "bytes in 256-byte windows. Prints JSON.",
     )
-    p.add_argument("path")
+    p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--sequences", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--level", type=int, default=9, choices=range(1, 10), metavar="1..9")

@@ -1,0 +1,46 @@
+"""Shared test fixtures: small grammars and a copy of the workflow to run Snakemake in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from datalaws.grammar import GrammarSpec, random_grammar
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+WORKFLOW_FILES = ["Snakefile", "workflow", "config", "profiles", "envs"]
+
+
+@pytest.fixture(scope="session")
+def small_grammar():
+    return random_grammar(GrammarSpec(6, 30, 4, 3), seed=11)
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A private copy of the workflow, so tests never touch the checkout's results/."""
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the installed snakemake in ``workdir`` with the venv's tools on PATH."""
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(
+        [str(VENV_BIN / "snakemake"), *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

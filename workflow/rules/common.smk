@@ -1,0 +1,36 @@
+from snakemake.utils import validate
+
+from datalaws.config import check_config, corpus_seed, grammar_entry, grammar_seed, n_train_shards
+
+validate(config, "../schemas/config.schema.yaml")
+check_config(config)
+
+
+wildcard_constraints:
+    grammar="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    shard=r"\d{3}",
+
+
+def grammar_names():
+    return [g["name"] for g in config["grammars"]]
+
+
+def data_train_shards(grammar):
+    return [
+        f"results/corpus/{grammar}/train/{shard:03d}.bin"
+        for shard in range(n_train_shards(config))
+    ]
+
+
+def data_val_path(grammar):
+    return f"results/corpus/{grammar}/val.bin"
+
+
+def data_gzip_json(grammar):
+    return f"results/gzip/{grammar}.json"
+
+
+def data_targets():
+    return [data_gzip_json(g) for g in grammar_names()] + [
+        data_val_path(g) for g in grammar_names()
+    ]
