@@ -50,7 +50,7 @@ def test_measure_is_deterministic_and_complete(corpus):
 
 
 def test_asking_for_more_sequences_than_exist_says_so(corpus):
-    with pytest.raises(ValueError, match="asked for 61 sequences but .* holds only 60"):
+    with pytest.raises(ValueError, match=r"asked for 61 sequences but .* holds only 60"):
         measure(corpus, n_sequences=61)
 
 

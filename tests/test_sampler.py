@@ -88,7 +88,7 @@ def test_tests_detect_a_perturbed_grammar(grammar):
     target = max(range(len(grammar.rules)), key=lambda i: len(grammar.rules[i]))
     options = grammar.rules[target]
     skewed = tuple((w * (50 if j == 0 else 1), rhs) for j, (w, rhs) in enumerate(options))
-    rules = grammar.rules[:target] + (skewed,) + grammar.rules[target + 1 :]
+    rules = (*grammar.rules[:target], skewed, *grammar.rules[target + 1 :])
     perturbed = replace(grammar, rules=rules)
     naive = NaiveSampler(grammar).sentence_stats(N_SENTENCES, seed=5)
     wrong = CompiledSampler(perturbed).sentence_stats(N_SENTENCES, seed=6)

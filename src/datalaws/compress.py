@@ -77,7 +77,7 @@ def _pick(available: int, requested: int, seed: int, what: str) -> np.ndarray:
 
 
 def token_files(paths: list[Path]) -> list[Path]:
-    """Token shards among ``paths``: ``.bin`` files, and every ``*.bin`` with a sidecar in folders."""
+    """Token shards among ``paths``: ``.bin`` files, and sidecar-carrying ``*.bin`` in folders."""
     found = []
     for path in paths:
         if path.is_file() and path.suffix == ".bin":
