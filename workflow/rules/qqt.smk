@@ -1,0 +1,117 @@
+# Data-filtering arm (Goyal et al. 2024): runs per quality bucket -> repetition law per bucket ->
+# mixtures of the top buckets predicted by the theorem -> best filtering level per budget.
+# Deterministic analysis rules are cacheable; Snakemake forbids benchmark: on cacheable rules, so
+# those commands log their own wall time. Report rules are not cached and carry a benchmark.
+# Config helpers live in datalaws.qqt.workflow (no functions in rule files).
+
+from functools import partial
+
+import datalaws.qqt.workflow as qqt_workflow
+
+qqt_targets = partial(qqt_workflow.targets, config)
+
+
+rule qqt_fit:
+    input:
+        config["qqt"]["runs"],
+    output:
+        "results/qqt/params.json",
+    params:
+        options=qqt_workflow.fit_args(config),
+    log:
+        "logs/qqt/fit.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    shell:
+        "datalaws qqt fit {input} -o {output} {params.options} > {log} 2>&1"
+
+
+rule qqt_predict:
+    input:
+        "results/qqt/params.json",
+    output:
+        json="results/qqt/decision.json",
+        csv="results/qqt/predictions.csv",
+    params:
+        budgets=qqt_workflow.budgets_arg(config),
+    log:
+        "logs/qqt/predict.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    shell:
+        "datalaws qqt predict {input} --budgets {params.budgets}"
+        " -o {output.json} --csv {output.csv} > {log} 2>&1"
+
+
+rule qqt_compare:
+    input:
+        params="results/qqt/params.json",
+        runs=qqt_workflow.mixture_runs(config),
+    output:
+        "results/qqt/compare.csv",
+    log:
+        "logs/qqt/compare.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    shell:
+        "datalaws qqt compare {input.params} {input.runs} -o {output} > {log} 2>&1"
+
+
+rule qqt_summary:
+    input:
+        params="results/qqt/params.json",
+        compare=qqt_workflow.compare_csv(config),
+    output:
+        markdown=report(
+            "results/qqt/summary.md",
+            category="Data filtering",
+            caption="../report/qqt_summary.rst",
+        ),
+        best="results/qqt/best_per_budget.csv",
+    params:
+        budgets=qqt_workflow.budgets(config),
+    log:
+        "logs/qqt/summary.log",
+    benchmark:
+        "results/benchmarks/qqt/summary.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/qqt_summary.py"
+
+
+rule qqt_figures:
+    input:
+        params="results/qqt/params.json",
+        runs=config["qqt"]["runs"],
+        compare=qqt_workflow.compare_csv(config),
+    output:
+        buckets=report(
+            "results/qqt/figures/buckets.png",
+            category="Data filtering",
+            caption="../report/qqt_buckets.rst",
+        ),
+        mixtures=report(
+            "results/qqt/figures/mixtures.png",
+            category="Data filtering",
+            caption="../report/qqt_mixtures.rst",
+        ),
+        frontier=report(
+            "results/qqt/figures/frontier.png",
+            category="Data filtering",
+            caption="../report/qqt_frontier.rst",
+        ),
+        pdfs=multiext("results/qqt/figures/", "buckets.pdf", "mixtures.pdf", "frontier.pdf"),
+    params:
+        budgets=qqt_workflow.budgets(config),
+    log:
+        "logs/qqt/figures.log",
+    benchmark:
+        "results/benchmarks/qqt/figures.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/qqt_figures.py"
