@@ -6,7 +6,16 @@ import re
 import numpy as np
 import pytest
 
-from datalaws.qqt.law import LawDomainError, PoolParams, decay, loss, n_passes, utility
+from datalaws.qqt.law import (
+    LawDomainError,
+    PoolParams,
+    decay,
+    log_growth,
+    log_increments,
+    loss,
+    n_passes,
+    utility,
+)
 
 # a = 2, b = -0.5, d = 1, tau = 1 (delta = 0.5), pool of 100 samples.
 A, B, D, TAU, S = 2.0, -0.5, 1.0, 1.0, 100.0
@@ -92,3 +101,12 @@ def test_samples_seen_must_be_positive_and_finite(n):
 def test_pool_size_needed_for_prediction():
     with pytest.raises(LawDomainError, match="pool_size is needed"):
         PoolParams(A, B, D, TAU, name="p").loss(10.0)
+
+
+def test_fast_growth_equals_the_pass_by_pass_product():
+    rng = np.random.default_rng(0)
+    n = rng.uniform(1, 5000, 200)
+    size = rng.choice([37.0, 100.0, 999.0], 200)
+    incs = log_increments(n, size)
+    beta = -0.3 * 0.8 ** np.arange(incs.shape[1])
+    assert np.allclose(log_growth(n, size, n_passes(n, size), beta), incs @ beta, atol=1e-12)

@@ -136,9 +136,24 @@ def loss_from_exponents(
     exponents: Callable[[int], np.ndarray],
 ) -> np.ndarray:
     """The law for any per-pass exponent sequence (a pool's ``b delta^(k-1)`` or a mixture's)."""
-    incs = log_increments(samples_seen, pool_size)
-    beta = np.asarray(exponents(incs.shape[1]), dtype=float)
-    return a * np.exp(incs @ beta) + d
+    n, size = check_samples(samples_seen, pool_size)
+    passes = n_passes(n, size)
+    beta = np.asarray(exponents(int(passes.max())), dtype=float)
+    return a * np.exp(log_growth(n, size, passes, beta)) + d
+
+
+def log_growth(n: np.ndarray, size: np.ndarray, passes: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``log((y - d) / a)``, i.e. ``log_increments(n, size) @ beta`` in O(points + passes).
+
+    Whole passes ``j >= 2`` contribute ``b_j log(j / (j - 1))``, which does not depend on the
+    pool size, so one cumulative sum serves every point; only the pass in progress is partial.
+    """
+    j = np.arange(2, len(beta) + 1)
+    whole = np.concatenate([[0.0, 0.0], np.cumsum(beta[1:] * np.log(j / (j - 1)))])
+    first = beta[0] * np.log(np.minimum(n, size))
+    done = np.maximum(passes - 1, 1)
+    last = np.where(passes >= 2, beta[passes - 1] * np.log(n / (done * size)), 0.0)
+    return first + whole[done] + last
 
 
 def loss(
