@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from datalaws.qqt.law import PoolParams, log_increments
+from datalaws.qqt.params import pools_to_obj
 from datalaws.qqt.runs import validate_runs
 
 PARAMS = ("a", "b", "d", "tau")
@@ -260,8 +261,6 @@ class FitResult:
         return [fit.pool for fit in self.buckets]
 
     def to_obj(self) -> dict:
-        from datalaws.qqt.params import pools_to_obj
-
         obj = pools_to_obj(
             self.pools,
             law="paper: y = a n_1^b_1 prod (n_j/n_{j-1})^b_j + d, b_j = b 0.5^((j-1)/tau)",
@@ -294,7 +293,13 @@ def _resample(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return rows.iloc[rng.integers(0, len(rows), len(rows))]
 
 
-def _solve_all(groups, n0, config, warm=None, top=None):
+def _solve_all(
+    groups: Sequence[tuple[str, pd.DataFrame]],
+    n0: float,
+    config: FitConfig,
+    warm: Sequence[np.ndarray] | None = None,
+    top: int | None = None,
+) -> tuple[_Problem, np.ndarray]:
     """Fit every bucket; ``warm`` (per-bucket 4-vectors) adds a start to each local solve."""
     buckets = [_bucket(name, rows, n0) for name, rows in groups]
     top = config.refine if top is None else top

@@ -145,8 +145,11 @@ def plot_frontier(
     has_fraction = front["fraction"].notna().all()
     level = front["fraction"] * 100 if has_fraction else front["pools"]
     top.step(front["budget"], level, where="post", color="k")
-    for budget in budgets:
-        top.axvline(budget, color="tab:red", lw=0.8, ls=":")
+    for i, budget in enumerate(budgets):
+        label = "decision budgets" if i == 0 else None
+        top.axvline(budget, color="tab:red", lw=0.8, ls=":", label=label)
+    if len(budgets):
+        top.legend(fontsize=7, loc="upper left")
     top.set(
         xscale="log",
         ylabel="best level: % kept" if has_fraction else "best level: top-k",
