@@ -3,78 +3,46 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from datalaws.atomic import write_json
 
 DEFAULT_H_LAW = "results/laws/h_law.json"
 
 
-def _interval(value: float | None, lo: float | None, hi: float | None, fmt: str = ".4g") -> str:
-    if value is None:
-        return "undefined"
-    bounds = "undefined" if lo is None or hi is None else f"[{lo:{fmt}}, {hi:{fmt}}]"
-    return f"{value:{fmt}}  {bounds}"
-
-
 def cmd_fit(args: argparse.Namespace) -> int:
-    from datalaws.laws.lawfile import fit_law
+    from datalaws.laws.lawfile import fit_law, format_law
     from datalaws.laws.runs import read_runs_csv
 
     runs = read_runs_csv(args.runs)
     record = fit_law(runs, n_resamples=args.bootstrap, seed=args.seed, level=args.level)
     record["source"] = str(args.runs)
     write_json(args.output, record)
-    pct = round(100 * args.level)
     print(f"law fitted to {record['n_runs']} runs from {args.runs} -> {args.output}")
-    print(f"{'param':<8}{'estimate':>12}  {pct}% interval ({args.bootstrap} resamples)")
-    for k, v in record["params"].items():
-        lo, hi = record["intervals"][k]
-        print(f"{k:<8}{v:>12.4g}  [{lo:.4g}, {hi:.4g}]")
-    fr = record["frontier"]
-    print(
-        "N_opt ~ C^"
-        + _interval(fr["n_opt_exponent"], *fr["n_opt_exponent_interval"], fmt=".3f")
-        + f"   objective {record['objective']:.6g}"
-    )
+    print(format_law(record))
     return 0
 
 
-def print_allocation(rows: list[dict], level: float, out=sys.stdout) -> None:
-    pct = round(100 * level)
-    for row in rows:
-        print(f"compute C = {row['compute']:.4g} FLOPs ({pct}% intervals)", file=out)
-        for key, label in (
-            ("n_opt", "N_opt (parameters)"),
-            ("d_opt", "D_opt (tokens)"),
-            ("tokens_per_param", "tokens per parameter"),
-        ):
-            print(
-                f"  {label:<22}" + _interval(row[key], row[f"{key}_lo"], row[f"{key}_hi"]), file=out
-            )
-
-
 def cmd_frontier(args: argparse.Namespace) -> int:
-    from datalaws.laws.frontier import allocation_table
+    from datalaws.laws.frontier import allocation_table, format_allocation
     from datalaws.laws.lawfile import finite_or_none, load_law
 
     law = load_law(args.law)
     rows = allocation_table(law.law.theta, law.samples, args.compute, law.level)
     rows = [{k: finite_or_none(v) for k, v in r.items()} for r in rows]
-    print_allocation(rows, law.level)
+    print(format_allocation(rows, law.level))
     if args.json:
         write_json(args.json, {"law": str(args.law), "ci_level": law.level, "allocations": rows})
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from datalaws.laws.predict import measure_h, predict, print_prediction
+    from datalaws.laws.predict import format_prediction, measure_h, predict
 
     h, measurement = (args.h, None) if args.h is not None else measure_h(args.data, args.seed)
     result = predict(args.law, h, args.compute)
     if measurement is not None:
         result["measurement"] = measurement
-    print_prediction(result)
+    print(format_prediction(result))
     if args.json:
         write_json(args.json, result)
     return 0
@@ -85,7 +53,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
     return value
 
@@ -121,9 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict",
         help="predict a dataset's law and compute-optimal allocation from its gzip ratio H",
-        description="Measure the dataset's gzip compressibility H (datalaws.compress) and "
-        "evaluate the H-conditioned law at it: law parameters and compute-optimal allocation "
-        "with intervals. Warns when H lies outside the range the law was fitted on.",
+        description="Measure the dataset's gzip compressibility H (datalaws.compress: 1000 "
+        "sequences) and evaluate the H-conditioned law at it: law parameters and compute-optimal "
+        "allocation with intervals. Says so when H lies outside the range the law was fitted on.",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("data", nargs="?", help="token file (.bin with sidecar) or text file")

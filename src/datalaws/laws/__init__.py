@@ -1,2 +1,2 @@
 """Scaling laws: Chinchilla fits with bootstrap intervals, approaches 1-3, compute-optimal
-frontiers, laws conditioned on gzip compressibility H, held-out checks, figures and report tables."""
+frontiers, laws conditioned on gzip compressibility H, held-out checks, figures, report tables."""

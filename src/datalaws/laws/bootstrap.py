@@ -29,13 +29,18 @@ def resample_weights(n_runs: int, n_resamples: int, rng: np.random.Generator) ->
 def stratified_weights(
     groups: np.ndarray, n_resamples: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Resample runs within each group (e.g. grammar), so every resample keeps every group's size."""
+    """Resample runs within each group (e.g. grammar): every resample keeps each group's size."""
     groups = np.asarray(groups)
     weights = np.zeros((n_resamples, groups.size))
     for g in np.unique(groups):
         idx = np.flatnonzero(groups == g)
         weights[:, idx] = resample_weights(idx.size, n_resamples, rng)
     return weights
+
+
+def law_resamples(n_runs: int, n_resamples: int, seed: int) -> np.ndarray:
+    """The resamples a law fit with this seed uses; approaches 1 and 2 reuse them, paired."""
+    return resample_weights(n_runs, n_resamples, np.random.default_rng(seed))
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,12 @@ class Bootstrap:
 
 
 def best_per_resample(
-    data: RunData, weights: np.ndarray, starts: np.ndarray, *, chunk: int = 1000
+    data: RunData,
+    weights: np.ndarray,
+    starts: np.ndarray,
+    *,
+    chunk: int = 1000,
+    max_iter: int = 1000,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimise every resample from every start (starts: (R, S, P)); keep each resample's best.
 
@@ -67,6 +77,7 @@ def best_per_resample(
         res = minimize_batched(
             lambda x, rows, w=w, rowmap=rowmap: data.evaluate(x, w, rowmap[rows]),
             starts[lo:hi].reshape(-1, n_par),
+            max_iter=max_iter,
         )
         fr = np.where(np.isfinite(res.f), res.f, np.inf).reshape(hi - lo, n_starts)
         best = np.argmin(fr, axis=1)
@@ -88,8 +99,8 @@ def bootstrap_fit(
     """Refit the law on ``n_resamples`` resamples of the runs (seeded, independent of chunking)."""
     if n_resamples < 1:
         raise ValueError(f"bootstrap: n_resamples must be at least 1, got {n_resamples}")
-    rng = np.random.default_rng(seed)
-    weights = resample_weights(len(data), n_resamples, rng)
+    weights = law_resamples(len(data), n_resamples, seed)
+    rng = np.random.default_rng([seed, 1])
     grid = init_grid()
     picks = rng.integers(0, len(grid), size=(n_resamples, n_grid_starts))
     warm = np.broadcast_to(full.optima, (n_resamples, *full.optima.shape))

@@ -1,11 +1,12 @@
 """The Chinchilla law L(N, D) = E + A/N^alpha + B/D^beta and its Approach-3 fit.
 
 The fit follows Hoffmann et al. (2022) as replicated by Besiroglu et al. (2024): parameters live in
-log space, log L_hat = LSE(a - alpha log N, b - beta log D, e) with A = e^a, B = e^b, E = e^e, so every
-law it can return predicts a positive loss; the objective is the Huber loss (delta 1e-3) of
+log space, log L_hat = LSE(a - alpha log N, b - beta log D, e) with A = e^a, B = e^b, E = e^e, so
+every law it can return predicts a positive loss; the objective is the Huber loss (delta 1e-3) of
 log L - log L_hat summed over runs; L-BFGS is started from every point of a grid and the best end
-point is kept. The grid starts run as one batch (:mod:`datalaws.laws.optim`), and the winner is then
-polished with scipy's L-BFGS-B, so the reported optimum does not rest on our batched optimiser alone.
+point is kept. The grid starts run as one batch (:mod:`datalaws.laws.optim`), and the winner is
+then polished with scipy's L-BFGS-B, so the reported optimum does not rest on our batched optimiser
+alone.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def fit(data: RunData, *, grid: np.ndarray | None = None, n_optima: int = 8) -> 
         law=Law.from_theta(best),
         objective=f_best,
         n_runs=len(data),
-        n_inits=int(len(starts)),
+        n_inits=len(starts),
         n_converged=int(res.converged.sum()),
         optima=optima,
     )

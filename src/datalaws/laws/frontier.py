@@ -61,3 +61,26 @@ def allocation_table(
         row["n_valid_samples"] = int(np.isfinite(boot["n_opt"][:, j]).sum())
         rows.append(row)
     return rows
+
+
+def _with_interval(value: float | None, lo: float | None, hi: float | None) -> str:
+    if value is None or not np.isfinite(value):
+        return "undefined (alpha or beta <= 0)"
+    bounds = "" if lo is None or hi is None else f"  [{lo:.4g}, {hi:.4g}]"
+    return f"{value:.4g}{bounds}"
+
+
+def format_allocation(rows: list[dict], level: float) -> str:
+    """Allocation rows as text, one block per compute level."""
+    pct = round(100 * level)
+    lines = []
+    for row in rows:
+        lines.append(f"compute C = {row['compute']:.4g} FLOPs ({pct}% intervals)")
+        for key, label in (
+            ("n_opt", "N_opt (parameters)"),
+            ("d_opt", "D_opt (tokens)"),
+            ("tokens_per_param", "tokens per parameter"),
+        ):
+            value = _with_interval(row[key], row[f"{key}_lo"], row[f"{key}_hi"])
+            lines.append(f"  {label:<22}{value}")
+    return "\n".join(lines)

@@ -124,3 +124,21 @@ def load_law(path: str | os.PathLike[str]) -> LawFile:
     law = Law(lp["a"], lp["b"], lp["e"], p["alpha"], p["beta"])
     samples = np.asarray(record["bootstrap"]["theta"], dtype=float).reshape(-1, len(THETA))
     return LawFile(law=law, samples=samples, level=float(record["ci_level"]), record=record)
+
+
+def format_law(record: dict[str, Any]) -> str:
+    """A law record as a small text table."""
+    pct = round(100 * record["ci_level"])
+    n_boot = record["bootstrap"]["n_resamples"]
+    lines = [f"{'param':<8}{'estimate':>12}  {pct}% interval ({n_boot} resamples)"]
+    for k, v in record["params"].items():
+        lo, hi = record["intervals"][k]
+        lines.append(f"{k:<8}{v:>12.4g}  [{lo:.4g}, {hi:.4g}]")
+    fr = record["frontier"]
+    if fr["n_opt_exponent"] is None:
+        lines.append("N_opt ~ C^a: undefined (alpha or beta <= 0)")
+    else:
+        lo, hi = fr["n_opt_exponent_interval"]
+        lines.append(f"N_opt ~ C^a, a = {fr['n_opt_exponent']:.3f}  [{lo:.3f}, {hi:.3f}]")
+    lines.append(f"objective (summed Huber) {record['objective']:.6g} over {record['n_runs']} runs")
+    return "\n".join(lines)

@@ -115,7 +115,7 @@ class RunData:
         weights: np.ndarray | None = None,
         rowmap: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Objective and gradient for each row of theta; row k uses weights[rowmap[k]] (default 1)."""
+        """Objective and gradient per row of theta; row k uses weights[rowmap[k]] (default 1)."""
         theta = np.ascontiguousarray(np.atleast_2d(theta), dtype=float)
         if weights is None:
             weights = np.ones((1, len(self)))

@@ -64,8 +64,8 @@ def minimize_batched(
     """Minimise K independent problems from the rows of ``x0`` (shape (K, P)).
 
     A row stops when its relative decrease falls below ``ftol``, its largest gradient component
-    below ``gtol``, or a line search finds no decrease (a stall, which on the nearly piecewise-linear
-    Huber objective is how a minimum at a kink shows itself). Armijo backtracking keeps every
+    below ``gtol``, or a line search finds no decrease (a stall, which on the nearly piecewise-
+    linear Huber objective is how a minimum at a kink shows itself). Armijo backtracking keeps every
     accepted step a strict decrease, so the result is never worse than the start.
     """
     x = np.array(x0, dtype=float)

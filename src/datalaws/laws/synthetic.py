@@ -41,13 +41,14 @@ def make_runs(
 
 
 def law_at(h: float) -> Law:
-    """A law whose parameters move with H the way the paper reports: all fall with H except E."""
+    """A law whose parameters move with H as the paper reports: all but E fall with H, alpha and
+    beta cross near H = 0.27, and the frontier crosses Chinchilla's near H = 0.3 at C ~ 1e13."""
     return Law.from_natural(
         E=0.5 + 1.2 * h,
-        A=float(np.exp(5.0 - 4.0 * h)),
+        A=float(np.exp(5.3 - 3.0 * h)),
         B=float(np.exp(6.0 - 3.0 * h)),
-        alpha=0.50 - 0.45 * h,
-        beta=0.40 - 0.25 * h,
+        alpha=0.40 - 0.20 * h,
+        beta=0.46 - 0.42 * h,
     )
 
 

@@ -1,0 +1,223 @@
+"""Figures of fitted laws: frontiers (3), parameters against H (4), approaches compared (5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from datalaws.laws.bootstrap import percentile_interval
+from datalaws.laws.chinchilla import NATURAL, to_natural
+from datalaws.laws.frontier import allocation
+from datalaws.laws.hlaw import HLawFile, at_h
+from datalaws.laws.hregress import _lines
+from datalaws.laws.lawfile import LawFile
+from datalaws.laws.plots import Path, grammar_colors, label, panels, plain_log_y, save, theme
+
+
+def fig3_frontiers(frontiers: pd.DataFrame, runs: pd.DataFrame, png: Path, pdf: Path) -> None:
+    """Compute-optimal N and tokens per parameter per grammar beside Chinchilla's (Fig. 3)."""
+    theme()
+    fr = frontiers[frontiers["grammar"] != "chinchilla"]
+    chin = frontiers[frontiers["grammar"] == "chinchilla"]
+    hs = fr.groupby("grammar")["H"].first().sort_values()
+    colors = dict(zip(hs.index, grammar_colors(hs.to_numpy()), strict=True))
+    c_runs = 6.0 * runs["N"] * runs["D"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for ax, key, ylabel in (
+        (axes[0], "n_opt", "compute-optimal parameters N_opt"),
+        (axes[1], "tokens_per_param", "tokens per parameter D_opt / N_opt"),
+    ):
+        ax.axvspan(c_runs.min(), c_runs.max(), color="0.93", zorder=0, label="compute of the runs")
+        for g, h in hs.items():
+            part = fr[fr["grammar"] == g]
+            ax.plot(part["compute"], part[key], color=colors[g], label=label(g, h))
+            ax.fill_between(
+                part["compute"],
+                part[f"{key}_lo"],
+                part[f"{key}_hi"],
+                color=colors[g],
+                alpha=0.2,
+                lw=0,
+            )
+        ax.plot(chin["compute"], chin[key], "k--", lw=1.5, label="Chinchilla (Hoffmann et al.)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training compute C = 6ND (FLOPs)")
+        ax.set_ylabel(ylabel)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle("Compute-optimal frontiers per grammar (bands: 95% bootstrap intervals)")
+    fig.tight_layout()
+    save(fig, png, pdf)
+
+
+def fig4_params(
+    names: Sequence[str],
+    hs: Sequence[float],
+    laws: Sequence[LawFile],
+    regression: dict,
+    hlaw: HLawFile,
+    png: Path,
+    pdf: Path,
+) -> None:
+    """Each law parameter against H: per-grammar fits, regression line and band, joint H-law."""
+    theme()
+    hs = np.asarray(hs, float)
+    points = np.vstack([to_natural(law.law.theta) for law in laws])
+    ivs = np.stack([percentile_interval(to_natural(law.samples), law.level) for law in laws])
+    n_boot = min(law.samples.shape[0] for law in laws)
+    boot = np.stack([to_natural(law.samples[:n_boot]) for law in laws], axis=1)
+    h_grid = np.linspace(hs.min(), hs.max(), 100)
+    joint = to_natural(at_h(hlaw.theta, h_grid, hlaw.h_ref))
+    colors = grammar_colors(hs)
+    titles = {
+        "E": "irreducible loss E",
+        "A": "A (parameter term)",
+        "B": "B (data term)",
+        "alpha": "exponent alpha (of N)",
+        "beta": "exponent beta (of D)",
+    }
+    fig, axes = panels(6, ncols=3, size=(4.0, 3.3))
+    for i, key in enumerate(NATURAL):
+        ax = axes[i]
+        slope, icpt, b_slope, b_icpt = (
+            regression["params"][key]["slope"],
+            regression["params"][key]["intercept"],
+            *_lines(hs, boot[:, :, i]),
+        )
+        band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
+        ax.fill_between(h_grid, band[0], band[1], color="C0", alpha=0.15, lw=0)
+        ax.plot(h_grid, slope * h_grid + icpt, color="C0", label="linear regression on H")
+        ax.plot(h_grid, joint[:, i], color="C3", ls="--", label="joint H-conditioned law")
+        for j in range(len(names)):
+            ax.errorbar(
+                hs[j],
+                points[j, i],
+                yerr=[[points[j, i] - ivs[j, 0, i]], [ivs[j, 1, i] - points[j, i]]],
+                fmt="o",
+                color=colors[j],
+                capsize=3,
+            )
+        p = regression["params"][key]["p_value"]
+        # Put the note in the corner the trend leaves empty: top left if rising, bottom if falling.
+        y_note, va = (0.96, "top") if slope > 0 else (0.04, "bottom")
+        note = f"slope {slope:.3g}" + (f", p = {p:.2g}" if p is not None else "")
+        ax.text(
+            0.03,
+            y_note,
+            note,
+            transform=ax.transAxes,
+            va=va,
+            fontsize=8,
+            bbox={"fc": "white", "ec": "0.8", "alpha": 0.9},
+        )
+        if key in ("A", "B") and np.all(ivs[:, 0, i] > 0):
+            plain_log_y(ax)
+        ax.set_title(titles[key])
+        ax.set_xlabel("gzip compressibility H")
+    legend_ax = axes[5]
+    legend_ax.axis("off")
+    handles = axes[0].get_legend_handles_labels()[0]
+    handles += [
+        plt.Line2D([], [], color=colors[j], marker="o", ls="", label=label(names[j], hs[j]))
+        for j in range(len(names))
+    ]
+    legend_ax.legend(handles=handles, loc="center", title="points: per-grammar fit, 95% interval")
+    fig.suptitle("Law parameters against compressibility (bands: 95% bootstrap intervals)")
+    fig.tight_layout()
+    save(fig, png, pdf)
+
+
+def _line(res: dict, c: np.ndarray) -> np.ndarray | None:
+    if res.get("exponent") is None or res.get("intercept") is None:
+        return None
+    return np.exp(res["intercept"] + res["exponent"] * np.log(c))
+
+
+def _exp_label(name: str, res: dict) -> str:
+    if res["exponent"] is None:
+        return f"{name}: undefined"
+    iv = res["interval"]
+    tail = f" [{iv[0]:.2f}, {iv[1]:.2f}]" if iv else ""
+    return f"{name}: a = {res['exponent']:.3f}{tail}"
+
+
+def fig5_approaches(
+    names: Sequence[str],
+    hs: Sequence[float],
+    approaches: dict[str, dict],
+    laws: Sequence[LawFile],
+    png: Path,
+    pdf: Path,
+) -> None:
+    """N_opt(C) by Approaches 1, 2 and 3 per grammar, and their exponents against H (Fig. 5)."""
+    theme()
+    order = np.argsort(hs)
+    fig, axes = panels(len(names) + 1)
+    for ax, j in zip(axes, order, strict=False):
+        res = approaches[names[j]]
+        law = laws[j]
+        cs = [c for c, _ in res["approach1"]["optima"] + res["approach2"]["optima"]]
+        lo, hi = law.record["range"]["N"], law.record["range"]["D"]
+        c = np.geomspace(min([*cs, 6 * lo[0] * hi[0]]), max([*cs, 6 * lo[1] * hi[1]]), 50)
+        a3 = allocation(law.law.theta, c)["n_opt"][0]
+        ax.plot(c, a3, color="C2", label=_exp_label("3 (law)", res["approach3"]))
+        for key, marker, color, name in (
+            ("approach1", "s", "C0", "1 (envelope)"),
+            ("approach2", "o", "C1", "2 (IsoFLOP)"),
+        ):
+            opt = np.array(res[key]["optima"]).reshape(-1, 2)
+            ax.plot(
+                opt[:, 0],
+                opt[:, 1],
+                marker,
+                color=color,
+                ms=4,
+                ls="",
+                label=_exp_label(name, res[key]),
+            )
+            line = _line(res[key], c)
+            if line is not None:
+                ax.plot(c, line, color=color, lw=1, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training compute C (FLOPs)")
+        ax.set_ylabel("N_opt (parameters)")
+        ax.set_title(label(names[j], hs[j]))
+        ax.legend(fontsize=7, loc="upper left")
+    ax = axes[-1]
+    for k, (key, color, name) in enumerate(
+        (
+            ("approach1", "C0", "Approach 1"),
+            ("approach2", "C1", "Approach 2"),
+            ("approach3", "C2", "Approach 3"),
+        )
+    ):
+        for j in order:
+            res = approaches[names[j]][key]
+            if res["exponent"] is None:
+                continue
+            iv = res["interval"] or [res["exponent"]] * 2
+            x = hs[j] + (k - 1) * 0.006
+            ax.errorbar(
+                x,
+                res["exponent"],
+                yerr=[[res["exponent"] - iv[0]], [iv[1] - res["exponent"]]],
+                fmt="o",
+                color=color,
+                capsize=3,
+                label=name if j == order[0] else None,
+            )
+    flagged = [names[j] for j in order if approaches[names[j]]["disagree"]]
+    ax.set_title(
+        "exponent a of N_opt ~ C^a" + (f" (disagree: {', '.join(flagged)})" if flagged else "")
+    )
+    ax.set_xlabel("gzip compressibility H")
+    ax.set_ylabel("a (95% interval)")
+    ax.legend(fontsize=8)
+    fig.suptitle("Approaches 1, 2 and 3 on the same runs")
+    fig.tight_layout()
+    save(fig, png, pdf)
