@@ -1,0 +1,241 @@
+"""SLURM for real: a live cluster on this machine (scripts/slurm-cluster.sh), driven by
+`snakemake --profile profiles/slurm --profile profiles/slurm-ci`.
+
+The cluster has two nodes (two slurmd on one host), two fake GPUs per node and no accounting
+database, so these tests cover what a user's cluster does: sbatch submission, partition routing,
+GPU requests, one-node and multi-node torchrun placements, the squeue status command, and
+preemption (warning signal -> checkpoint -> resubmission -> resume).
+
+They skip only where the SLURM packages cannot be installed (no root or no apt); on CI they run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from datalaws import atomic
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "slurm-cluster.sh"
+MACHINERY = REPO / "tests" / "slurm" / "workflow"
+VENV_BIN = Path(sys.executable).parent
+CLUSTER_DIR = Path(os.environ.get("DATALAWS_SLURM_DIR", "/tmp/datalaws-slurm"))
+CANNOT_INSTALL = 3  # scripts/slurm-cluster.sh: the SLURM packages cannot be installed here
+PROFILES = ("--profile", "profiles/slurm", "--profile", "profiles/slurm-ci")
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+FINISHED = re.compile(r"Finished jobid: (\d+) \(Rule: (\w+)\)")
+WORKFLOW_TIMEOUT_S = 420
+
+
+def cluster(command: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DATALAWS_SLURM_DIR=str(CLUSTER_DIR))
+    return subprocess.run(
+        ["bash", str(SCRIPT), command], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def slurm_env():
+    """A running cluster for the whole session, and the environment that reaches it.
+
+    Started here unless one was already up (then it is left running); stopped at the end by
+    the script, which signals exactly the daemons named in its pid files.
+    """
+    was_up = cluster("status").returncode == 0
+    up = cluster("up")
+    if up.returncode == CANNOT_INSTALL:
+        pytest.skip(f"SLURM cannot be installed here: {up.stderr.strip()}")
+    assert up.returncode == 0, f"scripts/slurm-cluster.sh up failed:\n{up.stderr}"
+    env = dict(
+        os.environ,
+        SLURM_CONF=str(CLUSTER_DIR / "etc" / "slurm.conf"),
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        PYTHONUNBUFFERED="1",
+    )
+    yield env
+    if not was_up:
+        down = cluster("down")
+        assert down.returncode == 0, down.stderr
+
+
+def slurm(env: dict, *args: str) -> str:
+    return subprocess.run(
+        list(args), env=env, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def job_record(env: dict, job_id: str) -> dict[str, str]:
+    """`scontrol show job` as a dict (finished jobs stay visible: MinJobAge=3600)."""
+    return dict(re.findall(r"(\w+)=(\S*)", slurm(env, "scontrol", "show", "job", "-o", job_id)))
+
+
+def submissions(log: str) -> dict[str, list[str]]:
+    """Snakemake job id -> the SLURM job ids it was submitted as, in order."""
+    jobs: dict[str, list[str]] = {}
+    for job, slurm_id, _ in SUBMITTED.findall(log):
+        jobs.setdefault(job, []).append(slurm_id)
+    return jobs
+
+
+def start_snakemake(root: Path, env: dict, *args: str) -> subprocess.Popen:
+    """Snakemake under `timeout -s INT`: a hung status loop becomes a failure, not a hang."""
+    log = (root / "snakemake.log").open("w")
+    return subprocess.Popen(
+        ["timeout", "-s", "INT", str(WORKFLOW_TIMEOUT_S), str(VENV_BIN / "snakemake"), *args],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_until(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"snakemake exited ({proc.returncode}) while waiting for {what}")
+        time.sleep(0.3)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def running_job(root: Path, env: dict, rule: str) -> str | None:
+    """The SLURM id of the latest submission of ``rule`` if it is running now."""
+    ids = [
+        slurm_id
+        for _, slurm_id, log in SUBMITTED.findall((root / "snakemake.log").read_text())
+        if f"/rule_{rule}/" in log
+    ]
+    if ids and slurm(env, "squeue", "-h", "-j", ids[-1], "-o", "%T").strip() == "RUNNING":
+        return ids[-1]
+    return None
+
+
+@pytest.fixture(scope="module")
+def machinery(slurm_env, tmp_path_factory):
+    """tests/slurm/workflow through the real profile, with one preemption sent mid-run."""
+    root = tmp_path_factory.mktemp("slurm-machinery")
+    shutil.copytree(REPO / "profiles", root / "profiles")
+    for item in MACHINERY.iterdir():
+        copy = shutil.copytree if item.is_dir() else shutil.copy2
+        copy(item, root / item.name)
+    started = time.monotonic()
+    proc = start_snakemake(root, slurm_env, *PROFILES, "--configfile", "config.yaml")
+    state = root / "results" / "preempt" / "state.json"
+
+    def preemptible_and_working():
+        job = running_job(root, slurm_env, "slurmtest_preempt")
+        return job if job and state.exists() and atomic.read_json(state)["step"] >= 3 else None
+
+    preempted = wait_until(preemptible_and_working, 240, "the preemptible job to run", proc)
+    slurm(slurm_env, "scancel", "--signal=URG", preempted)
+    proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30)
+    log = (root / "snakemake.log").read_text()
+    assert proc.returncode == 0, log[-4000:]
+    return {"root": root, "log": log, "preempted": preempted, "wall": time.monotonic() - started}
+
+
+def test_cluster_up_is_idempotent(slurm_env):
+    pids = {p.name: p.read_text() for p in (CLUSTER_DIR / "run").glob("*.pid")}
+    again = cluster("up")
+    assert again.returncode == 0, again.stderr
+    assert "already up" in again.stderr
+    assert {p.name: p.read_text() for p in (CLUSTER_DIR / "run").glob("*.pid")} == pids
+    assert len(pids) == 4  # munged, slurmctld, two slurmd
+    nodes = slurm(slurm_env, "sinfo", "-h", "-N", "-o", "%N %G").split("\n")
+    assert sum("gpu:fake:2" in line for line in nodes) >= 2
+
+
+def test_every_job_went_through_sbatch(machinery, slurm_env):
+    log = machinery["log"]
+    finished = {job: rule for job, rule in FINISHED.findall(log) if rule != "all"}
+    jobs = submissions(log)
+    assert sorted(finished.values()) == sorted(
+        ["slurmtest_cpu", "slurmtest_preempt"] + ["slurmtest_probe"] * 3
+    )
+    assert set(finished) == set(jobs), "a job finished without an sbatch submission"
+    for job, ids in jobs.items():
+        record = job_record(slurm_env, ids[-1])
+        assert record["JobState"] == "COMPLETED", record
+        assert record["Comment"].startswith(f"rule_{finished[job]}")
+        assert record["JobName"].startswith("datalaws_")  # slurm-jobname-prefix of the profile
+
+
+def test_cpu_and_gpu_stages_go_to_their_partitions(machinery, slurm_env):
+    for ids in submissions(machinery["log"]).values():
+        record = job_record(slurm_env, ids[-1])
+        wants_gpu = "gres:gpu" in record.get("TresPerJob", "")
+        assert record["Partition"] == ("ci_gpu" if wants_gpu else "ci_cpu"), record
+        assert wants_gpu != record["Comment"].startswith("rule_slurmtest_cpu")
+
+
+@pytest.mark.parametrize(
+    ("placement", "gpus", "nodes", "world"),
+    [("single", 1, 1, 1), ("node", 2, 1, 2), ("multinode", 2, 2, 2)],
+)
+def test_gpu_placements(machinery, slurm_env, placement, gpus, nodes, world):
+    probe = atomic.read_json(machinery["root"] / "results" / "probe" / f"{placement}.json")
+    record = job_record(slurm_env, probe["ranks"][0]["job"])
+    assert record["Comment"] == f"rule_slurmtest_probe_wildcards_{placement}"
+    assert record["TresPerJob"] == f"gres:gpu:{gpus}"
+    assert int(record["NumNodes"]) == nodes
+    assert probe["world"] == world
+    assert probe["allreduce"] == world * (world + 1) / 2  # every rank joined the collective
+    assert len({rank["node"] for rank in probe["ranks"]}) == nodes
+    assert sum(int(r["gpus_on_node"]) for r in {r["node"]: r for r in probe["ranks"]}.values()) == (
+        gpus
+    )
+
+
+def test_preempted_job_checkpoints_is_resubmitted_and_resumes(machinery, slurm_env):
+    root = machinery["root"]
+    final = atomic.read_json(root / "results" / "preempt" / "final.json")
+    first, second = final["attempts"]  # exactly one preemption, one resubmission
+    assert first["job"] == machinery["preempted"]
+    assert second["job"] != first["job"]  # a new sbatch submission, not a rerun in place
+    assert 3 <= first["stop"] == second["start"] < final["step"]  # resumed, not restarted
+    assert second["stop"] == final["step"] == 60
+    assert not (root / "results" / "preempt" / "state.json").exists()
+    ids = [ids for ids in submissions(machinery["log"]).values() if first["job"] in ids]
+    assert ids == [[first["job"], second["job"]]]
+    assert job_record(slurm_env, first["job"])["JobState"] == "FAILED"
+    slurm_log = (
+        root / ".snakemake" / "slurm_logs" / "rule_slurmtest_preempt" / f"{first['job']}.log"
+    )
+    assert "returned non-zero exit status 75" in slurm_log.read_text()  # the checkpoint exit
+    assert job_record(slurm_env, second["job"])["JobState"] == "COMPLETED"
+
+
+def test_time_limit_warning_signal_reaches_the_job(slurm_env, tmp_path):
+    """--signal=URG@N: SLURM itself warns a job N seconds before its limit (here 1 minute)."""
+    state, out = tmp_path / "state.json", tmp_path / "out.json"
+    job = slurm(
+        slurm_env,
+        "sbatch", "--parsable", "-p", "ci_gpu", "--gpus=1", "-t", "1", "--signal=URG@50",
+        "-o", str(tmp_path / "job.log"), "-D", str(tmp_path),
+        "--wrap", f"srun -n1 python {MACHINERY / 'scripts' / 'resumable.py'} --steps 400"
+        f" --step-seconds 0.25 --state {state} --out {out}",
+    ).strip()  # fmt: skip
+    record = wait_until(
+        lambda: (r := job_record(slurm_env, job))["JobState"] not in ("PENDING", "RUNNING") and r,
+        90,
+        "the job to end",
+    )
+    assert record["JobState"] == "FAILED" and record["ExitCode"] == "75:0", record
+    saved = atomic.read_json(state)
+    assert 0 < saved["attempts"][0]["stop"] < 400 and not out.exists()
+    assert f"signal {int(signal.SIGURG)}: checkpoint" in (tmp_path / "job.log").read_text()
