@@ -57,9 +57,11 @@ node_names() {
 pid_of() { if [[ -s "$RUN/$1.pid" ]]; then cat "$RUN/$1.pid"; fi; }
 
 alive() {
-    local pid
+    local pid stat
     pid="$(pid_of "$1")"
-    [[ -n "$pid" && -r "/proc/$pid/comm" && "$(cat "/proc/$pid/comm")" == "${1%%-*}" ]]
+    [[ -n "$pid" && -r "/proc/$pid/comm" && "$(cat "/proc/$pid/comm")" == "${1%%-*}" ]] || return 1
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+    [[ "${stat##*) }" != Z* ]]  # an exited daemon not yet reaped is not alive
 }
 
 daemons() {
@@ -249,7 +251,7 @@ stop_daemon() {
     if ! alive "$1"; then rm -f "$RUN/$1.pid"; return 0; fi
     pid="$(pid_of "$1")"
     kill -TERM "$pid"
-    if ! wait_for 15 bash -c "! kill -0 $pid"; then
+    if ! wait_for 15 eval "! alive $1"; then
         say "$1 ($pid) ignored SIGTERM; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -264,7 +266,10 @@ cmd_down() {
         wait_for 30 bash -c "[[ -z \"\$(SLURM_CONF='$CONF' squeue -h -t R,CG,S -o %i)\" ]]" \
             || say "jobs are still ending; stopping the daemons anyway"
     fi
-    for d in $(daemons | tac); do stop_daemon "$d"; done
+    for d in $(daemons | grep '^slurmd-'); do stop_daemon "$d" & done
+    wait
+    stop_daemon slurmctld
+    stop_daemon munged
     rm -f "$DIR/munge/munged.pid"
     unlink_config
     say "down ($DIR)"
