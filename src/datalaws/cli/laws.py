@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from datalaws.atomic import write_json
 
@@ -13,12 +14,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from datalaws.laws.lawfile import fit_law, format_law
     from datalaws.laws.runs import read_runs_csv
 
+    start = time.perf_counter()
     runs = read_runs_csv(args.runs)
     record = fit_law(runs, n_resamples=args.bootstrap, seed=args.seed, level=args.level)
     record["source"] = str(args.runs)
     write_json(args.output, record)
+    elapsed = time.perf_counter() - start
     print(f"law fitted to {record['n_runs']} runs from {args.runs} -> {args.output}")
     print(format_law(record))
+    print(f"wall time {elapsed:.1f} s ({args.bootstrap} bootstrap resamples)")
     return 0
 
 

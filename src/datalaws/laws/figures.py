@@ -1,0 +1,74 @@
+"""The six figures from the stage's files: load what each needs, then draw (plots, plots_laws).
+
+Keyword names match the named inputs of the figure rules in workflow/rules/laws.smk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from datalaws.atomic import read_json
+from datalaws.laws import plots, plots_laws
+from datalaws.laws.hlaw import load_h_law
+from datalaws.laws.lawfile import load_law
+from datalaws.laws.plots import Path
+
+
+def _h(gzip: Sequence[Path]) -> list[float]:
+    return [float(read_json(p)["median"]) for p in gzip]
+
+
+def fig1_gzip(*, grammars: Sequence[str], gzip: Sequence[Path], png: Path, pdf: Path) -> None:
+    plots.fig1_gzip(grammars, [read_json(p) for p in gzip], png, pdf)
+
+
+def fig2_loss(
+    *, runs: Path, grammars: Sequence[str], laws: Sequence[Path], loss: str, png: Path, pdf: Path
+) -> None:
+    fitted = {g: load_law(p).law for g, p in zip(grammars, laws, strict=True)}
+    plots.fig2_loss(pd.read_csv(runs), fitted, loss, png, pdf)
+
+
+def fig3_frontiers(*, frontiers: Path, runs: Path, png: Path, pdf: Path) -> None:
+    plots_laws.fig3_frontiers(pd.read_csv(frontiers), pd.read_csv(runs), png, pdf)
+
+
+def fig4_params(
+    *,
+    grammars: Sequence[str],
+    laws: Sequence[Path],
+    gzip: Sequence[Path],
+    h_regression: Path,
+    h_law: Path,
+    png: Path,
+    pdf: Path,
+) -> None:
+    plots_laws.fig4_params(
+        grammars,
+        _h(gzip),
+        [load_law(p) for p in laws],
+        read_json(h_regression),
+        load_h_law(h_law),
+        png,
+        pdf,
+    )
+
+
+def fig5_approaches(
+    *,
+    grammars: Sequence[str],
+    laws: Sequence[Path],
+    gzip: Sequence[Path],
+    approaches: Path,
+    png: Path,
+    pdf: Path,
+) -> None:
+    plots_laws.fig5_approaches(
+        grammars, _h(gzip), read_json(approaches), [load_law(p) for p in laws], png, pdf
+    )
+
+
+def fig6_holdout(*, runs: Path, holdout: Path, loss: str, png: Path, pdf: Path) -> None:
+    plots.fig6_holdout(pd.read_csv(runs), read_json(holdout), loss, png, pdf)

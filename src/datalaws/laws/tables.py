@@ -1,0 +1,150 @@
+"""Flat CSV tables of the stage's results, for the report and for readers without a JSON viewer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from datalaws.atomic import read_json
+from datalaws.laws.chinchilla import NATURAL, THETA
+from datalaws.laws.plots import Path
+from datalaws.laws.study import write_csv
+
+
+def parameters(grammars: Sequence[str], law_jsons: Sequence[Path], hs: Sequence[float]):
+    rows = []
+    for g, p, h in zip(grammars, law_jsons, hs, strict=True):
+        rec = read_json(p)
+        row = {"grammar": g, "H": h, "n_runs": rec["n_runs"]}
+        for k in NATURAL:
+            row[k] = rec["params"][k]
+            row[f"{k}_lo"], row[f"{k}_hi"] = rec["intervals"][k]
+        fr = rec["frontier"]
+        row["n_opt_exponent"] = fr["n_opt_exponent"]
+        row["n_opt_exponent_lo"], row["n_opt_exponent_hi"] = fr["n_opt_exponent_interval"]
+        row["objective"] = rec["objective"]
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("H")
+
+
+def h_regression(record: dict) -> pd.DataFrame:
+    rows = []
+    for k, v in record["params"].items():
+        rows.append(
+            {
+                "parameter": k,
+                "slope": v["slope"],
+                "slope_lo": v["slope_interval"][0],
+                "slope_hi": v["slope_interval"][1],
+                "intercept": v["intercept"],
+                "intercept_lo": v["intercept_interval"][0],
+                "intercept_hi": v["intercept_interval"][1],
+                "p_value": v["p_value"],
+                "r": v["r"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def h_law(record: dict) -> pd.DataFrame:
+    rows = []
+    for k in THETA:
+        c = record["coefficients"][k]
+        rows.append(
+            {
+                "coefficient": k,
+                "intercept_at_H_ref": c["intercept"],
+                "intercept_lo": c["intercept_interval"][0],
+                "intercept_hi": c["intercept_interval"][1],
+                "slope_per_unit_H": c["slope"],
+                "slope_lo": c["slope_interval"][0],
+                "slope_hi": c["slope_interval"][1],
+            }
+        )
+    blend = record["blend"]
+    rows.append(
+        {
+            "coefficient": "blend eps",
+            "intercept_at_H_ref": blend["eps"],
+            "intercept_lo": blend["eps_interval"][0],
+            "intercept_hi": blend["eps_interval"][1],
+        }
+    )
+    return pd.DataFrame(rows).assign(H_ref=record["H_ref"])
+
+
+def approaches(record: dict, h: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for g, res in record.items():
+        row = {"grammar": g, "H": h[g]}
+        for i in (1, 2, 3):
+            a = res[f"approach{i}"]
+            lo, hi = a["interval"] or (None, None)
+            row |= {f"a{i}": a["exponent"], f"a{i}_lo": lo, f"a{i}_hi": hi}
+        row["disagree"] = res["disagree"]
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("H")
+
+
+def holdout(record: dict, h: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for g, res in record.items():
+        if "skipped" in res:
+            rows.append({"grammar": g, "H": h[g], "skipped": res["skipped"]})
+            continue
+        rows.append(
+            {
+                "grammar": g,
+                "H": h[g],
+                "held_out_N": res["held_out_N"],
+                "n_test_runs": res["n_test_runs"],
+                "mean_abs_relative_error": res["mean_abs_relative_error"],
+                "max_abs_relative_error": res["max_abs_relative_error"],
+                "coverage_of_prediction_interval": res["coverage"],
+            }
+        )
+    return pd.DataFrame(rows).sort_values("H")
+
+
+def crossing(record: dict) -> pd.DataFrame:
+    per_grammar = {r["compute"]: r["H_cross"] for r in record["per_grammar"]}
+    rows = []
+    for r in record["h_law"]:
+        lo, hi = r["H_cross_interval"] or (None, None)
+        rows.append(
+            {
+                "compute": r["compute"],
+                "chinchilla_tokens_per_param": r["chinchilla_tokens_per_param"],
+                "H_cross": r["H_cross"],
+                "H_cross_lo": lo,
+                "H_cross_hi": hi,
+                "fraction_of_resamples_crossing": r["fraction_of_resamples_crossing"],
+                "inside_fitted_range": r["inside_fitted_range"],
+                "per_grammar_H_cross": " ".join(f"{x:.4g}" for x in per_grammar[r["compute"]]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_tables(
+    grammars: Sequence[str],
+    law_jsons: Sequence[Path],
+    gzip_jsons: Sequence[Path],
+    regression_json: Path,
+    h_law_json: Path,
+    approaches_json: Path,
+    holdout_json: Path,
+    crossing_json: Path,
+    out: dict[str, Path],
+) -> None:
+    """Write the tables named in ``out`` (parameters, h_regression, h_law, approaches, holdout,
+    crossing)."""
+    hs = [float(read_json(p)["median"]) for p in gzip_jsons]
+    h = dict(zip(grammars, hs, strict=True))
+    write_csv(out["parameters"], parameters(grammars, law_jsons, hs))
+    write_csv(out["h_regression"], h_regression(read_json(regression_json)))
+    write_csv(out["h_law"], h_law(read_json(h_law_json)))
+    write_csv(out["approaches"], approaches(read_json(approaches_json), h))
+    write_csv(out["holdout"], holdout(read_json(holdout_json), h))
+    write_csv(out["crossing"], crossing(read_json(crossing_json)))

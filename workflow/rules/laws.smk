@@ -1,0 +1,386 @@
+# Laws stage (Pandey 2024 on our runs): final.json + gzip H -> runs tables -> per-grammar Chinchilla
+# fits with bootstrap (datalaws fit) -> approaches 1-3 and held-out extrapolation per grammar ->
+# regressions on H, the H-conditioned and blended laws, frontiers and their crossing H -> tables
+# and figures 1-6 for the report. The analysis rules are deterministic (every resample is seeded
+# from config) and cacheable; Snakemake forbids benchmark: on cacheable rules, so they log their
+# own wall time. Table and figure rules are not cached and carry a benchmark.
+# Config helpers live in datalaws.laws.workflow.
+
+from functools import partial
+
+import datalaws.laws.workflow as laws_workflow
+
+laws_settings = laws_workflow.settings(config)
+laws_targets = partial(laws_workflow.targets, grammar_names())
+
+
+rule laws_collect:
+    input:
+        finals=lambda wc: train_final_jsons(wc.grammar),
+        gzip=lambda wc: data_gzip_json(wc.grammar),
+    output:
+        "results/laws/{grammar}/runs.csv",
+    params:
+        n_param=laws_settings["n_param"],
+        loss=laws_settings["loss"],
+    log:
+        "logs/laws/collect/{grammar}.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_collect.py"
+
+
+rule laws_runs:
+    input:
+        expand("results/laws/{grammar}/runs.csv", grammar=grammar_names()),
+    output:
+        "results/laws/runs.csv",
+    log:
+        "logs/laws/runs.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_runs.py"
+
+
+rule laws_fit:
+    input:
+        "results/laws/{grammar}/runs.csv",
+    output:
+        "results/laws/law_{grammar}.json",
+    params:
+        options=laws_workflow.fit_args(config),
+    log:
+        "logs/laws/fit/{grammar}.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    shell:
+        "datalaws fit {input} {params.options} -o {output} > {log} 2>&1"
+
+
+rule laws_approaches:
+    input:
+        runs="results/laws/{grammar}/runs.csv",
+        law="results/laws/law_{grammar}.json",
+    output:
+        "results/laws/{grammar}/approaches.json",
+    params:
+        level=laws_settings["ci_level"],
+        options=laws_settings["approaches"],
+    log:
+        "logs/laws/approaches/{grammar}.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_approaches.py"
+
+
+rule laws_holdout:
+    input:
+        "results/laws/{grammar}/runs.csv",
+    output:
+        "results/laws/{grammar}/holdout.json",
+    params:
+        bootstrap=laws_settings["bootstrap"],
+        seed=laws_settings["seed"],
+        level=laws_settings["ci_level"],
+    log:
+        "logs/laws/holdout/{grammar}.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_holdout.py"
+
+
+rule laws_merge:
+    input:
+        lambda wc: expand("results/laws/{g}/{kind}.json", g=grammar_names(), kind=wc.kind),
+    output:
+        "results/laws/{kind}.json",
+    wildcard_constraints:
+        kind="approaches|holdout",
+    params:
+        grammars=grammar_names(),
+    log:
+        "logs/laws/merge_{kind}.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_merge.py"
+
+
+rule laws_h_regression:
+    input:
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+        gzip=[data_gzip_json(g) for g in grammar_names()],
+    output:
+        "results/laws/h_regression.json",
+    params:
+        grammars=grammar_names(),
+        level=laws_settings["ci_level"],
+    log:
+        "logs/laws/h_regression.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_h_regression.py"
+
+
+rule laws_h_law:
+    input:
+        runs="results/laws/runs.csv",
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+    output:
+        "results/laws/h_law.json",
+    params:
+        grammars=grammar_names(),
+        bootstrap=laws_settings["bootstrap"],
+        seed=laws_settings["seed"],
+        level=laws_settings["ci_level"],
+    log:
+        "logs/laws/h_law.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_h_law.py"
+
+
+rule laws_frontiers:
+    input:
+        runs="results/laws/runs.csv",
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+        gzip=[data_gzip_json(g) for g in grammar_names()],
+        h_law="results/laws/h_law.json",
+    output:
+        csv="results/laws/frontiers.csv",
+        crossing="results/laws/crossing.json",
+    params:
+        grammars=grammar_names(),
+        n_points=laws_settings["frontier"]["n_points"],
+        extend_decades=laws_settings["frontier"]["extend_decades"],
+    log:
+        "logs/laws/frontiers.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_frontiers.py"
+
+
+rule laws_tables:
+    input:
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+        gzip=[data_gzip_json(g) for g in grammar_names()],
+        h_regression="results/laws/h_regression.json",
+        h_law="results/laws/h_law.json",
+        approaches="results/laws/approaches.json",
+        holdout="results/laws/holdout.json",
+        crossing="results/laws/crossing.json",
+    output:
+        parameters=report(
+            laws_workflow.table_path("parameters"),
+            caption="../report/laws_table_parameters.rst",
+            category="Scaling laws",
+            subcategory="Tables",
+        ),
+        h_regression=report(
+            laws_workflow.table_path("h_regression"),
+            caption="../report/laws_table_h_regression.rst",
+            category="Scaling laws",
+            subcategory="Tables",
+        ),
+        h_law=report(
+            laws_workflow.table_path("h_law"),
+            caption="../report/laws_table_h_law.rst",
+            category="Scaling laws",
+            subcategory="Tables",
+        ),
+        approaches=report(
+            laws_workflow.table_path("approaches"),
+            caption="../report/laws_table_approaches.rst",
+            category="Scaling laws",
+            subcategory="Tables",
+        ),
+        holdout=report(
+            laws_workflow.table_path("holdout"),
+            caption="../report/laws_table_holdout.rst",
+            category="Scaling laws",
+            subcategory="Tables",
+        ),
+        crossing=report(
+            laws_workflow.table_path("crossing"),
+            caption="../report/laws_table_crossing.rst",
+            category="Scaling laws",
+            subcategory="Tables",
+        ),
+        config=report(
+            "results/laws/config.yaml",
+            caption="../report/laws_config.rst",
+            category="Scaling laws",
+            subcategory="Configuration",
+        ),
+    params:
+        grammars=grammar_names(),
+    log:
+        "logs/laws/tables.log",
+    benchmark:
+        "results/benchmarks/laws/tables.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_tables.py"
+
+
+rule laws_fig1_gzip:
+    input:
+        gzip=[data_gzip_json(g) for g in grammar_names()],
+    output:
+        png=report(
+            laws_workflow.figure_path("fig1_gzip", "png"),
+            caption="../report/laws_fig1.rst",
+            category="Scaling laws",
+            subcategory="Figures",
+        ),
+        pdf=laws_workflow.figure_path("fig1_gzip", "pdf"),
+    params:
+        options={"grammars": grammar_names()},
+    log:
+        "logs/laws/fig1_gzip.log",
+    benchmark:
+        "results/benchmarks/laws/fig1_gzip.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_figure.py"
+
+
+rule laws_fig2_loss:
+    input:
+        runs="results/laws/runs.csv",
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+    output:
+        png=report(
+            laws_workflow.figure_path("fig2_loss", "png"),
+            caption="../report/laws_fig2.rst",
+            category="Scaling laws",
+            subcategory="Figures",
+        ),
+        pdf=laws_workflow.figure_path("fig2_loss", "pdf"),
+    params:
+        options={"grammars": grammar_names(), "loss": laws_settings["loss"]},
+    log:
+        "logs/laws/fig2_loss.log",
+    benchmark:
+        "results/benchmarks/laws/fig2_loss.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_figure.py"
+
+
+rule laws_fig3_frontiers:
+    input:
+        frontiers="results/laws/frontiers.csv",
+        runs="results/laws/runs.csv",
+    output:
+        png=report(
+            laws_workflow.figure_path("fig3_frontiers", "png"),
+            caption="../report/laws_fig3.rst",
+            category="Scaling laws",
+            subcategory="Figures",
+        ),
+        pdf=laws_workflow.figure_path("fig3_frontiers", "pdf"),
+    params:
+        options={},
+    log:
+        "logs/laws/fig3_frontiers.log",
+    benchmark:
+        "results/benchmarks/laws/fig3_frontiers.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_figure.py"
+
+
+rule laws_fig4_params:
+    input:
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+        gzip=[data_gzip_json(g) for g in grammar_names()],
+        h_regression="results/laws/h_regression.json",
+        h_law="results/laws/h_law.json",
+    output:
+        png=report(
+            laws_workflow.figure_path("fig4_params", "png"),
+            caption="../report/laws_fig4.rst",
+            category="Scaling laws",
+            subcategory="Figures",
+        ),
+        pdf=laws_workflow.figure_path("fig4_params", "pdf"),
+    params:
+        options={"grammars": grammar_names()},
+    log:
+        "logs/laws/fig4_params.log",
+    benchmark:
+        "results/benchmarks/laws/fig4_params.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_figure.py"
+
+
+rule laws_fig5_approaches:
+    input:
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+        gzip=[data_gzip_json(g) for g in grammar_names()],
+        approaches="results/laws/approaches.json",
+    output:
+        png=report(
+            laws_workflow.figure_path("fig5_approaches", "png"),
+            caption="../report/laws_fig5.rst",
+            category="Scaling laws",
+            subcategory="Figures",
+        ),
+        pdf=laws_workflow.figure_path("fig5_approaches", "pdf"),
+    params:
+        options={"grammars": grammar_names()},
+    log:
+        "logs/laws/fig5_approaches.log",
+    benchmark:
+        "results/benchmarks/laws/fig5_approaches.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_figure.py"
+
+
+rule laws_fig6_holdout:
+    input:
+        runs="results/laws/runs.csv",
+        holdout="results/laws/holdout.json",
+    output:
+        png=report(
+            laws_workflow.figure_path("fig6_holdout", "png"),
+            caption="../report/laws_fig6.rst",
+            category="Scaling laws",
+            subcategory="Figures",
+        ),
+        pdf=laws_workflow.figure_path("fig6_holdout", "pdf"),
+    params:
+        options={"loss": laws_settings["loss"]},
+    log:
+        "logs/laws/fig6_holdout.log",
+    benchmark:
+        "results/benchmarks/laws/fig6_holdout.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_figure.py"

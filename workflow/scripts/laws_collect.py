@@ -1,0 +1,13 @@
+from datalaws.laws import study
+from datalaws.laws.workflow import run_logged
+
+sm = snakemake  # noqa: F821
+run_logged(
+    sm.log[0],
+    study.collect,
+    sm.input.finals,
+    sm.input.gzip,
+    sm.output[0],
+    n_param=sm.params.n_param,
+    loss=sm.params.loss,
+)

@@ -1,0 +1,13 @@
+from datalaws.laws import study
+from datalaws.laws.workflow import run_logged
+
+sm = snakemake  # noqa: F821
+run_logged(
+    sm.log[0],
+    study.regress_on_h,
+    sm.params.grammars,
+    sm.input.laws,
+    sm.input.gzip,
+    sm.output[0],
+    sm.params.level,
+)
