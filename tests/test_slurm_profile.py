@@ -1,0 +1,76 @@
+"""The SLURM profile without a cluster: what it would submit, through a dry run.
+
+scripts/slurm/preview.py renders each job's sbatch flags with the executor plugin's own code, so
+these tests see the partition routing, GPU flags and placements a user's cluster would get.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+PREVIEW = REPO / "scripts" / "slurm" / "preview.py"
+
+
+def preview(root: Path, *args: str) -> str:
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    env.pop("SLURM_CONF", None)
+    result = subprocess.run(
+        [sys.executable, str(PREVIEW), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def machinery(tmp_path):
+    shutil.copytree(REPO / "profiles", tmp_path / "profiles")
+    for item in (REPO / "tests" / "slurm" / "workflow").iterdir():
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name)
+    return tmp_path
+
+
+def flags(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^(\S+): sbatch (.*)$", output, flags=re.M))
+
+
+def test_user_profile_routes_cpu_and_gpu_jobs(machinery):
+    jobs = flags(preview(machinery, "--profile", "profiles/slurm", "--configfile", "config.yaml"))
+    assert jobs["slurmtest_cpu"].startswith("-p cpu ")
+    assert "--gpus" not in jobs["slurmtest_cpu"]
+    assert jobs["slurmtest_probe[placement=single]"].startswith("-p gpu ")
+    assert jobs["slurmtest_probe[placement=single]"].endswith(
+        "--nodes=1 --cpus-per-task=1 --gpus=1"
+    )
+    assert jobs["slurmtest_probe[placement=node]"].endswith("--nodes=1 --cpus-per-task=1 --gpus=2")
+    multinode = jobs["slurmtest_probe[placement=multinode]"]
+    assert "--nodes=2 --ntasks=2 --cpus-per-task=1 --gpus=2" in multinode
+    assert "--ntasks-per-gpu" not in " ".join(jobs.values())  # would multiply the CPUs
+
+
+def test_ci_overlay_replaces_only_the_partitions(machinery):
+    user = flags(preview(machinery, "--profile", "profiles/slurm", "--configfile", "config.yaml"))
+    ci = flags(
+        preview(
+            machinery,
+            *("--profile", "profiles/slurm", "--profile", "profiles/slurm-ci"),
+            *("--configfile", "config.yaml"),
+        )
+    )
+    assert set(ci) == set(user)
+    for job, line in user.items():
+        renamed = line.replace("-p cpu ", "-p ci_cpu ").replace("-p gpu ", "-p ci_gpu ")
+        assert ci[job] == renamed
