@@ -113,21 +113,32 @@ def wait_until(predicate, timeout: float, what: str, proc: subprocess.Popen | No
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def running_job(root: Path, env: dict, rule: str) -> str | None:
-    """The SLURM id of the latest submission of ``rule`` if it is running now."""
+def running_job(root: Path, env: dict, rule: str, wildcards: str = "") -> str | None:
+    """The SLURM id of the latest submission of ``rule`` (with these wildcard values, as the
+    plugin names its log folders) if it is running now."""
+    folder = f"/rule_{rule}/{wildcards}/" if wildcards else f"/rule_{rule}/"
     ids = [
         slurm_id
         for _, slurm_id, log in SUBMITTED.findall((root / "snakemake.log").read_text())
-        if f"/rule_{rule}/" in log
+        if folder in log
     ]
     if ids and slurm(env, "squeue", "-h", "-j", ids[-1], "-o", "%T").strip() == "RUNNING":
         return ids[-1]
     return None
 
 
+def slurm_log_path(root: Path, rule: str, wildcards: str, job_id: str) -> Path:
+    return root / ".snakemake" / "slurm_logs" / f"rule_{rule}" / wildcards / f"{job_id}.log"
+
+
 @pytest.fixture(scope="module")
 def machinery(slurm_env, tmp_path_factory):
-    """tests/slurm/workflow through the real profile, with one preemption sent mid-run."""
+    """tests/slurm/workflow through the real profile, with two preemptions sent mid-run.
+
+    ``signal``: the warning signal (scancel --signal=URG, what --signal=URG@N sends before the time
+    limit). ``kill``: SIGKILL to the whole job, a run dying mid-way with no chance to save; right
+    after it, the job's final output must not exist.
+    """
     root = tmp_path_factory.mktemp("slurm-machinery")
     shutil.copytree(REPO / "profiles", root / "profiles")
     for item in MACHINERY.iterdir():
@@ -135,18 +146,40 @@ def machinery(slurm_env, tmp_path_factory):
         copy(item, root / item.name)
     started = time.monotonic()
     proc = start_snakemake(root, slurm_env, *PROFILES, "--configfile", "config.yaml")
-    state = root / "results" / "preempt" / "state.json"
-
-    def preemptible_and_working():
-        job = running_job(root, slurm_env, "slurmtest_preempt")
-        return job if job and state.exists() and atomic.read_json(state)["step"] >= 3 else None
-
-    preempted = wait_until(preemptible_and_working, 240, "the preemptible job to run", proc)
-    slurm(slurm_env, "scancel", "--signal=URG", preempted)
+    hit: dict[str, str] = {}
+    while len(hit) < 2:
+        for how, min_step, sig in (("signal", 3, "URG"), ("kill", 7, "KILL")):
+            state = root / "results" / "preempt" / how / "state.json"
+            job = None if how in hit else running_job(root, slurm_env, "slurmtest_preempt", how)
+            if job and state.exists() and atomic.read_json(state)["step"] >= min_step:
+                slurm(slurm_env, "scancel", f"--signal={sig}", job)
+                hit[how] = job
+        if proc.poll() is not None or time.monotonic() - started > 300:
+            pytest.fail(f"the preemptible jobs never ran long enough:\n{proc_log(root)}")
+        time.sleep(0.3)
+    wait_until(
+        lambda: (
+            slurm(slurm_env, "squeue", "-h", "-j", hit["kill"], "-o", "%T").strip()
+            not in ("RUNNING", "COMPLETING")
+        ),
+        60,
+        "the killed job to end",
+        proc,
+    )
+    final_after_kill = (root / "results" / "preempt" / "kill" / "final.json").exists()
     proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30)
-    log = (root / "snakemake.log").read_text()
-    assert proc.returncode == 0, log[-4000:]
-    return {"root": root, "log": log, "preempted": preempted, "wall": time.monotonic() - started}
+    assert proc.returncode == 0, proc_log(root)[-4000:]
+    return {
+        "root": root,
+        "log": proc_log(root),
+        "preempted": hit,
+        "final_after_kill": final_after_kill,
+        "wall": time.monotonic() - started,
+    }
+
+
+def proc_log(root: Path) -> str:
+    return (root / "snakemake.log").read_text()
 
 
 def test_cluster_up_is_idempotent(slurm_env):
@@ -165,7 +198,7 @@ def test_every_job_went_through_sbatch(machinery, slurm_env):
     finished = {job: rule for job, rule in FINISHED.findall(log) if rule != "all"}
     jobs = submissions(log)
     assert sorted(finished.values()) == sorted(
-        ["slurmtest_cpu", "slurmtest_preempt"] + ["slurmtest_probe"] * 3
+        ["slurmtest_cpu"] + ["slurmtest_preempt"] * 2 + ["slurmtest_probe"] * 3
     )
     assert set(finished) == set(jobs), "a job finished without an sbatch submission"
     for job, ids in jobs.items():
@@ -201,22 +234,33 @@ def test_gpu_placements(machinery, slurm_env, placement, gpus, nodes, world):
     )
 
 
-def test_preempted_job_checkpoints_is_resubmitted_and_resumes(machinery, slurm_env):
-    root = machinery["root"]
-    final = atomic.read_json(root / "results" / "preempt" / "final.json")
-    first, second = final["attempts"]  # exactly one preemption, one resubmission
-    assert first["job"] == machinery["preempted"]
+def preempt_result(machinery, how: str) -> tuple[dict, dict, dict]:
+    final = atomic.read_json(machinery["root"] / "results" / "preempt" / how / "final.json")
+    first, second = final["attempts"]  # exactly one interruption, one resubmission
+    assert first["job"] == machinery["preempted"][how]
     assert second["job"] != first["job"]  # a new sbatch submission, not a rerun in place
-    assert 3 <= first["stop"] == second["start"] < final["step"]  # resumed, not restarted
-    assert second["stop"] == final["step"] == 60
-    assert not (root / "results" / "preempt" / "state.json").exists()
     ids = [ids for ids in submissions(machinery["log"]).values() if first["job"] in ids]
     assert ids == [[first["job"], second["job"]]]
+    assert second["stop"] == final["step"] == 60
+    assert not (machinery["root"] / "results" / "preempt" / how / "state.json").exists()
+    return final, first, second
+
+
+def test_warned_job_checkpoints_is_resubmitted_and_resumes(machinery, slurm_env):
+    final, first, second = preempt_result(machinery, "signal")
+    assert 3 <= first["stop"] == second["start"] < final["step"]  # resumed where it stopped
     assert job_record(slurm_env, first["job"])["JobState"] == "FAILED"
-    slurm_log = (
-        root / ".snakemake" / "slurm_logs" / "rule_slurmtest_preempt" / f"{first['job']}.log"
-    )
-    assert "returned non-zero exit status 75" in slurm_log.read_text()  # the checkpoint exit
+    log = slurm_log_path(machinery["root"], "slurmtest_preempt", "signal", first["job"])
+    assert "returned non-zero exit status 75" in log.read_text()  # the checkpoint exit
+    assert job_record(slurm_env, second["job"])["JobState"] == "COMPLETED"
+
+
+def test_killed_job_leaves_no_final_output_and_is_rerun(machinery, slurm_env):
+    _, first, second = preempt_result(machinery, "kill")
+    assert machinery["final_after_kill"] is False
+    assert "stop" not in first  # it died without saving
+    assert second["start"] % 5 == 0 and 5 <= second["start"] < 60  # the last periodic save
+    assert job_record(slurm_env, first["job"])["JobState"] in ("FAILED", "CANCELLED")
     assert job_record(slurm_env, second["job"])["JobState"] == "COMPLETED"
 
 
