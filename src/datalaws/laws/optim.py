@@ -51,6 +51,50 @@ def _direction(g: np.ndarray, s: np.ndarray, y: np.ndarray, rho: np.ndarray) -> 
     return -r
 
 
+def _line_search(
+    fun: BatchedObjective,
+    x: np.ndarray,
+    f: np.ndarray,
+    rows: np.ndarray,
+    d: np.ndarray,
+    slope: np.ndarray,
+    max_steps: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weak Wolfe line search by bracketing (Lewis & Overton), one bracket per row.
+
+    A step that decreases f enough (Armijo, c1 = 1e-4) but along which f still falls steeply
+    (curvature, c2 = 0.9) is doubled; one that fails Armijo is bisected towards the last good one.
+    Unlike plain backtracking this can take long steps, which L-BFGS needs to escape flat stretches
+    of the objective, and it keeps s.y > 0 so the memory stays positive definite. Returns the step
+    (NaN where no Armijo step was found), the new values and gradients.
+    """
+    n = rows.size
+    lo = np.zeros(n)
+    hi = np.full(n, np.inf)
+    t = np.ones(n)
+    best_t = np.full(n, np.nan)
+    best_f = np.full(n, np.nan)
+    best_g = np.zeros_like(d)
+    pending = np.arange(n)
+    for _ in range(max_steps):
+        ft, gt = fun(x[rows[pending]] + t[pending, None] * d[pending], rows[pending])
+        armijo = np.isfinite(ft) & (ft <= f[rows[pending]] + 1e-4 * t[pending] * slope[pending])
+        steep = np.einsum("kp,kp->k", gt, d[pending]) < 0.9 * slope[pending]
+        ok = pending[armijo]
+        best_t[ok], best_f[ok], best_g[ok] = t[ok], ft[armijo], gt[armijo]
+        fail = pending[~armijo]
+        hi[fail] = t[fail]
+        grow = pending[armijo & steep]
+        lo[grow] = t[grow]
+        pending = pending[~armijo | steep]
+        if pending.size == 0:
+            break
+        t[pending] = np.where(
+            np.isfinite(hi[pending]), 0.5 * (lo[pending] + hi[pending]), 2.0 * lo[pending]
+        )
+    return best_t, best_f, best_g
+
+
 def minimize_batched(
     fun: BatchedObjective,
     x0: np.ndarray,
@@ -59,19 +103,18 @@ def minimize_batched(
     max_iter: int = 1000,
     ftol: float = 1e-12,
     gtol: float = 1e-10,
-    max_backtracks: int = 40,
+    max_line_steps: int = 40,
 ) -> BatchResult:
     """Minimise K independent problems from the rows of ``x0`` (shape (K, P)).
 
     A row stops when its relative decrease falls below ``ftol``, its largest gradient component
-    below ``gtol``, or a line search finds no decrease (a stall, which on the nearly piecewise-
-    linear Huber objective is how a minimum at a kink shows itself). Armijo backtracking keeps every
-    accepted step a strict decrease, so the result is never worse than the start.
+    below ``gtol``, or its line search finds no decrease (a stall, which on the nearly
+    piecewise-linear Huber objective is how a minimum at a kink shows itself). Every accepted step
+    is a strict decrease, so the result is never worse than the start.
     """
     x = np.array(x0, dtype=float)
     k, p = x.shape
-    all_rows = np.arange(k)
-    f, g = fun(x, all_rows)
+    f, g = fun(x, np.arange(k))
     s_mem = np.zeros((k, memory, p))
     y_mem = np.zeros((k, memory, p))
     rho = np.zeros((k, memory))
@@ -92,21 +135,8 @@ def minimize_batched(
             gn = np.maximum(np.linalg.norm(g_r[uphill], axis=1), 1.0)
             d[uphill] = -g_r[uphill] / gn[:, None]
             slope[uphill] = np.einsum("kp,kp->k", g_r[uphill], d[uphill])
-        step = np.ones(rows.size)
-        f_new = np.full(rows.size, np.nan)
-        g_new = np.zeros_like(g_r)
-        pending = np.arange(rows.size)
-        for _ in range(max_backtracks):
-            trial = x[rows[pending]] + step[pending, None] * d[pending]
-            ft, gt = fun(trial, rows[pending])
-            ok = np.isfinite(ft) & (ft <= f[rows[pending]] + 1e-4 * step[pending] * slope[pending])
-            f_new[pending[ok]] = ft[ok]
-            g_new[pending[ok]] = gt[ok]
-            pending = pending[~ok]
-            if pending.size == 0:
-                break
-            step[pending] *= 0.5
-        moved = np.isfinite(f_new)
+        step, f_new, g_new = _line_search(fun, x, f, rows, d, slope, max_line_steps)
+        moved = np.isfinite(step)
         stalled = rows[~moved]
         active[stalled] = False
         converged[stalled] = True
