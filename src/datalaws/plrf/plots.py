@@ -274,7 +274,7 @@ def plot_phase_diagram(rows: Sequence[dict], png: str | os.PathLike[str]) -> Non
         return np.concatenate([[2 * x[0] - mid[0]], mid, [2 * x[-1] - mid[-1]]])
 
     ae, be = edges(alphas), edges(betas)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 9))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 10), constrained_layout=True)
     for col, key in enumerate(("eta", "xi")):
         for row, (field, cmap, title) in enumerate(
             (
@@ -316,6 +316,7 @@ def plot_phase_diagram(rows: Sequence[dict], png: str | os.PathLike[str]) -> Non
                         color="tab:red",
                         ha="center",
                         va="center",
+                        bbox={"facecolor": "white", "alpha": 0.7, "pad": 1, "lw": 0},
                     )
             ax.set(
                 xlim=(ae[0], ae[-1]),
@@ -327,14 +328,14 @@ def plot_phase_diagram(rows: Sequence[dict], png: str | os.PathLike[str]) -> Non
     save_figure(fig, png)
 
 
-_PHASE_LABELS = {
-    "Ia": (0.85, 0.3),
-    "Ib": (0.38, 0.4),
-    "Ic": (0.15, 0.8),
-    "II": (1.05, 0.65),
-    "III": (0.75, 1.1),
-    "IVa": (0.42, 0.9),
-    "IVb": (0.27, 1.2),
+_PHASE_LABELS = {  # a point inside each phase, where its name is drawn
+    "Ia": (0.8, 0.22),
+    "Ib": (0.4, 0.42),
+    "Ic": (0.12, 0.95),
+    "II": (0.95, 0.62),
+    "III": (0.62, 1.15),
+    "IVa": (0.42, 1.15),
+    "IVb": (0.272, 1.15),
 }
 
 

@@ -1,0 +1,192 @@
+# Theory arm (Paquette, Paquette, Xiao, Pennington 2024): one-pass SGD on power-law random
+# features -> exact and W-free deterministic equivalents -> compute-optimal exponents eta, xi ->
+# phase diagram against the 4+3 phases. Reads only config["plrf"]
+# (workflow/schemas/plrf.schema.yaml). Deterministic analysis rules are cacheable; Snakemake
+# forbids benchmark: on cacheable rules, so their scripts log their own wall time. Figure and
+# report rules are not cached and carry a benchmark. Config helpers live in datalaws.plrf.workflow.
+
+from functools import partial
+
+import datalaws.plrf.workflow as plrf_workflow
+
+plrf_targets = partial(plrf_workflow.targets, config)
+
+
+wildcard_constraints:
+    point=plrf_workflow.POINT_PATTERN,
+
+
+rule plrf_validate:
+    output:
+        "results/plrf/validation/{point}.json",
+    params:
+        cfg=config["plrf"]["validation"],
+        batch=config["plrf"]["batch"],
+    log:
+        "logs/plrf/validate/{point}.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/plrf_validate.py"
+
+
+rule plrf_check:
+    output:
+        grid="results/plrf/check/grid.npz",
+        summary="results/plrf/check/summary.json",
+    params:
+        cfg=config["plrf"]["check"],
+        common=plrf_workflow.common(config),
+    log:
+        "logs/plrf/check.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/plrf_check.py"
+
+
+rule plrf_exact:
+    output:
+        exact="results/plrf/exact/exact.npz",
+        asymptotic="results/plrf/exact/asymptotic.npz",
+        json="results/plrf/exact/check.json",
+    params:
+        cfg=config["plrf"]["exact"],
+        point=[config["plrf"]["check"]["alpha"], config["plrf"]["check"]["beta"]],
+        common=plrf_workflow.common(config),
+    log:
+        "logs/plrf/exact.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/plrf_exact.py"
+
+
+rule plrf_phase_point:
+    output:
+        grid="results/plrf/phase/{point}.npz",
+        json="results/plrf/phase/{point}.json",
+    params:
+        cfg=config["plrf"]["phase_diagram"],
+        common=plrf_workflow.phase_common(config),
+    log:
+        "logs/plrf/phase/{point}.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/plrf_phase_point.py"
+
+
+rule plrf_phase_diagram:
+    input:
+        expand("results/plrf/phase/{point}.json", point=plrf_workflow.phase_points(config)),
+    output:
+        figure=report(
+            "results/plrf/figures/phase_diagram.png",
+            category="PLRF theory",
+            caption="../report/plrf_phase_diagram.rst",
+        ),
+        pdf="results/plrf/figures/phase_diagram.pdf",
+        table=report(
+            "results/plrf/phase_table.csv",
+            category="PLRF theory",
+            caption="../report/plrf_phase_table.rst",
+        ),
+    log:
+        "logs/plrf/phase_diagram.log",
+    benchmark:
+        "results/benchmarks/plrf/phase_diagram.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/plrf_phase_diagram.py"
+
+
+rule plrf_figures:
+    input:
+        grid="results/plrf/check/grid.npz",
+        summary="results/plrf/check/summary.json",
+        validation=expand(
+            "results/plrf/validation/{point}.json",
+            point=plrf_workflow.validation_points(config),
+        ),
+        exact="results/plrf/exact/exact.npz",
+        asymptotic="results/plrf/exact/asymptotic.npz",
+    output:
+        frontier=report(
+            "results/plrf/figures/frontier.png",
+            category="PLRF theory",
+            caption="../report/plrf_frontier.rst",
+        ),
+        isoflop=report(
+            "results/plrf/figures/isoflop.png",
+            category="PLRF theory",
+            caption="../report/plrf_isoflop.rst",
+        ),
+        convergence=report(
+            "results/plrf/figures/convergence.png",
+            category="PLRF theory",
+            caption="../report/plrf_convergence.rst",
+        ),
+        validation=report(
+            "results/plrf/figures/validation.png",
+            category="PLRF theory",
+            caption="../report/plrf_validation.rst",
+        ),
+        exact_check=report(
+            "results/plrf/figures/exact_check.png",
+            category="PLRF theory",
+            caption="../report/plrf_exact_check.rst",
+        ),
+        pdfs=multiext(
+            "results/plrf/figures/",
+            "frontier.pdf",
+            "isoflop.pdf",
+            "convergence.pdf",
+            "validation.pdf",
+            "exact_check.pdf",
+        ),
+    log:
+        "logs/plrf/figures.log",
+    benchmark:
+        "results/benchmarks/plrf/figures.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/plrf_figures.py"
+
+
+rule plrf_summary:
+    input:
+        check="results/plrf/check/summary.json",
+        exact="results/plrf/exact/check.json",
+        validation=expand(
+            "results/plrf/validation/{point}.json",
+            point=plrf_workflow.validation_points(config),
+        ),
+        points=expand(
+            "results/plrf/phase/{point}.json", point=plrf_workflow.phase_points(config)
+        ),
+    output:
+        report(
+            "results/plrf/summary.md",
+            category="PLRF theory",
+            caption="../report/plrf_summary.rst",
+        ),
+    log:
+        "logs/plrf/summary.log",
+    benchmark:
+        "results/benchmarks/plrf/summary.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/plrf_summary.py"
+
+
+rule plrf_all:
+    input:
+        plrf_targets(),
