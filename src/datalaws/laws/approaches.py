@@ -12,8 +12,8 @@ log-spaced over the runs' range of C = 6 N D.
 - Approach 2 (IsoFLOP parabolas): at each level, the interpolated losses of all sizes that reach it
   form an IsoFLOP slice; a parabola in log N is fitted to it (loss against log N, as Hoffmann et
   al.), and N_opt is its vertex, kept only if the slice has at least ``min_points`` sizes, the
-  parabola opens upward and the vertex lies inside the slice's range of N. The exponent is again
-  the slope of log N_opt on log C.
+  parabola opens upward, and its vertex lies inside the slice's range of N at a positive loss.
+  The exponent is again the slope of log N_opt on log C.
 
 Intervals come from the same bootstrap over runs as the law fit (same seed, same resamples): a
 resample keeps the runs it drew at least once, since a repeated run adds nothing to an
@@ -99,7 +99,8 @@ def parabola_optima(
         if c2 <= 0:
             continue
         vertex = -c1 / (2.0 * c2)
-        if x.min() <= vertex <= x.max():
+        # A vertex outside the slice is an extrapolation, and one below zero loss is no law.
+        if x.min() <= vertex <= x.max() and np.polyval((c2, c1, c0), vertex) > 0:
             out[m] = vertex
     return out, coefs
 

@@ -88,6 +88,19 @@ def best_per_resample(
     return theta, f, conv
 
 
+def resample_starts(
+    full: FitResult, n_runs: int, n_resamples: int, seed: int, n_grid_starts: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's run multiplicities (R, n) and starts (R, S, 5): the full-data optima,
+    then ``n_grid_starts`` points of the initialisation grid drawn for that resample."""
+    weights = law_resamples(n_runs, n_resamples, seed)
+    rng = np.random.default_rng([seed, 1])
+    grid = init_grid()
+    picks = rng.integers(0, len(grid), size=(n_resamples, n_grid_starts))
+    warm = np.broadcast_to(full.optima, (n_resamples, *full.optima.shape))
+    return weights, np.concatenate([warm, grid[picks]], axis=1)
+
+
 def bootstrap_fit(
     data: RunData,
     full: FitResult,
@@ -99,12 +112,7 @@ def bootstrap_fit(
     """Refit the law on ``n_resamples`` resamples of the runs (seeded, independent of chunking)."""
     if n_resamples < 1:
         raise ValueError(f"bootstrap: n_resamples must be at least 1, got {n_resamples}")
-    weights = law_resamples(len(data), n_resamples, seed)
-    rng = np.random.default_rng([seed, 1])
-    grid = init_grid()
-    picks = rng.integers(0, len(grid), size=(n_resamples, n_grid_starts))
-    warm = np.broadcast_to(full.optima, (n_resamples, *full.optima.shape))
-    starts = np.concatenate([warm, grid[picks]], axis=1)
+    weights, starts = resample_starts(full, len(data), n_resamples, seed, n_grid_starts)
     theta, f, conv = best_per_resample(data, weights, starts)
     return Bootstrap(
         theta=theta, objective=f, converged=conv, starts_per_resample=starts.shape[1], seed=seed

@@ -14,6 +14,7 @@ import pandas as pd
 from datalaws.laws import chinchilla
 from datalaws.laws.bootstrap import bootstrap_fit, percentile_interval
 from datalaws.laws.chinchilla import log_loss
+from datalaws.laws.lawfile import check_positive
 from datalaws.laws.objective import RunData
 from datalaws.laws.runs import RunsError, validate_runs
 
@@ -33,6 +34,10 @@ def holdout(
     data = RunData(n, d, loss)
     full = chinchilla.fit(data)
     boot = bootstrap_fit(data, full, n_resamples=n_resamples, seed=seed)
+    n_range = [float(min(n.min(), runs["N"].min())), largest]
+    d_range = [float(runs["D"].min()), float(runs["D"].max())]
+    check_positive(full.law.theta, n_range, d_range, "holdout law")
+    check_positive(boot.theta, n_range, d_range, "a bootstrap holdout law")
     residuals = data.log_l - log_loss(full.law.theta, data.log_n, data.log_d)[0]
     tn, td, tl = (test[c].to_numpy(float) for c in ("N", "D", "loss"))
     point = full.law.loss(tn, td)
