@@ -1,0 +1,123 @@
+"""Start a training run the way its resources say: one process, torchrun, or srun + torchrun.
+
+This is the one place that turns resources into processes, so schedulers (Snakemake's local or
+SLURM executor, a person at a terminal) only pass numbers:
+  nodes > 1            -> srun --nodes=K --ntasks-per-node=1 torchrun --nnodes=K (c10d rendezvous)
+  procs_per_node > 1   -> torchrun --standalone --nproc_per_node=P   (GPUs, or CPU ranks on gloo)
+  otherwise            -> one plain process
+The launcher also owns signals and exit codes. It becomes a child subreaper, starts the run in its
+own session, forwards the first SIGTERM/SIGUSR1 to it, waits for every worker (even ones torchrun
+stopped waiting for), and exits with EXIT_PREEMPTED when the run saved a checkpoint on a signal,
+EXIT_DIVERGED when it diverged, so a scheduler can tell "resubmit me" from "this is broken".
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2  # the CLI's code for ValueError: bad config or corpus, do not retry
+EXIT_DIVERGED = 3  # non-finite loss; retrying the same config fails the same way
+EXIT_PREEMPTED = 75  # EX_TEMPFAIL: checkpoint saved on SIGTERM/SIGUSR1, rerun to resume
+WORKER_MODULE = "datalaws.cli.train"
+FORWARDED = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def launcher_name(nodes: int, procs_per_node: int) -> str:
+    """'local' (one process), 'torchrun' (one node), or 'srun-torchrun' (several nodes)."""
+    if nodes > 1:
+        return "srun-torchrun"
+    return "torchrun" if procs_per_node > 1 else "local"
+
+
+def launch_command(
+    nodes: int,
+    procs_per_node: int,
+    worker_args: list[str],
+    python: str = sys.executable,
+    port: int = 29500,
+) -> list[str]:
+    """The command line that runs ``datalaws train worker_args`` on the given resources."""
+    kind = launcher_name(nodes, procs_per_node)
+    if kind == "local":
+        return [python, "-m", WORKER_MODULE, *worker_args]
+    if kind == "torchrun":
+        return [
+            python,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={procs_per_node}",
+            "-m",
+            WORKER_MODULE,
+            *worker_args,
+        ]
+    per_node = (
+        'head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1); '
+        f"exec {shlex.quote(python)} -m torch.distributed.run --nnodes=$SLURM_NNODES "
+        f"--nproc_per_node={procs_per_node} --rdzv_backend=c10d --rdzv_endpoint=$head:{port} "
+        f"--rdzv_id=$SLURM_JOB_ID -m {WORKER_MODULE} {shlex.join(worker_args)}"
+    )
+    srun = ["srun", f"--nodes={nodes}", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]
+    return [*srun, "bash", "-c", per_node]
+
+
+def launch_env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    # torchrun's default action for SIGUSR1 would kill it and orphan the workers mid-save.
+    env["TORCHELASTIC_SIGNALS_TO_HANDLE"] = "SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1"
+    return env
+
+
+def _become_subreaper() -> None:
+    """Orphaned workers get re-parented to us, so we can wait for them to finish saving."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _reap_descendants() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
+    """Run ``cmd`` to completion with signal forwarding; return the scheduler-facing exit code."""
+    run_dir = Path(run_dir)
+    preempted, diverged = run_dir / "preempted.json", run_dir / "diverged.json"
+    preempted.unlink(missing_ok=True)
+    started = time.time()
+    _become_subreaper()
+    child = subprocess.Popen(cmd, env=launch_env(threads), start_new_session=True)
+    forwarded: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        if not forwarded and child.poll() is None:
+            forwarded.append(signum)
+            child.send_signal(signal.SIGTERM if signum == signal.SIGINT else signum)
+
+    previous = {s: signal.signal(s, forward) for s in FORWARDED}
+    try:
+        code = child.wait()
+        _reap_descendants()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if code != 0 and preempted.exists():
+        return EXIT_PREEMPTED
+    if code != 0 and diverged.exists() and diverged.stat().st_mtime >= started:
+        return EXIT_DIVERGED
+    if code < 0:  # killed by a signal before it could save: still worth a retry
+        return 128 - code
+    return code

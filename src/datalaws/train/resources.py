@@ -1,0 +1,125 @@
+"""How much machine a run needs, computed from its size and FLOPs before it starts.
+
+One function, ``plan``, turns (model, budget, hyperparameters, resource config) into the numbers a
+scheduler needs -- gpu, nodes, tasks, cpus_per_task, mem_mb, runtime (minutes) -- plus
+``procs_per_node`` and the launcher that follows from them (see ``launch.py``). The Snakemake rule
+and the SLURM profile read these numbers; nothing else decides how a run is launched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from datalaws.train.config import HyperParams, TrainConfigError
+from datalaws.train.flops import training_flops
+from datalaws.train.launch import launcher_name
+from datalaws.train.model import ModelConfig, count_parameters
+
+GiB = 1 << 30
+
+
+@dataclass(frozen=True)
+class ResourceConfig:
+    accelerator: str = "cpu"  # "cpu" or "gpu"
+    cpu_ranks: int = 1  # processes on CPU (more than 1 runs torchrun with gloo)
+    threads_per_rank: int = 1  # torch threads per CPU process
+    cpu_flops: float = 2e9  # sustained training FLOP/s of one CPU thread (measured: bench_train)
+    gpus_per_node: int = 4
+    max_nodes: int = 1
+    cpus_per_gpu: int = 8
+    gpu_memory_gb: float = 80.0
+    gpu_peak_flops: float = 312e12  # A100 bf16 dense; H100 SXM: 989e12
+    assumed_mfu: float = 0.3  # fraction of peak a run is expected to reach (runtime estimate)
+    target_runtime_min: float = 240.0  # add GPUs (powers of two) until the estimate fits
+    runtime_safety: float = 2.0  # multiply the estimate: schedulers kill jobs that overrun
+    startup_min: float = 2.0  # imports, process group, first compile, final evaluation
+    min_runtime_min: float = 5.0
+    host_mem_overhead_mb: int = 1500  # per process: Python, torch, CUDA context
+    vocab_size_hint: int = 4096  # used when the corpus sidecar is not there yet (dry runs)
+
+    def __post_init__(self) -> None:
+        if self.accelerator not in ("cpu", "gpu"):
+            raise TrainConfigError(
+                f"train.resources.accelerator must be 'cpu' or 'gpu', got {self.accelerator!r}"
+            )
+        for f in fields(self):
+            if f.name != "accelerator" and getattr(self, f.name) <= 0:
+                raise TrainConfigError(
+                    f"train.resources.{f.name} must be > 0, got {getattr(self, f.name)}"
+                )
+
+
+def estimate_memory_bytes(cfg: ModelConfig, rows: int, world: int, bf16: bool) -> int:
+    """Peak per-rank memory of one training step, a deliberately generous estimate.
+
+    States: fp32 parameters, gradients and two AdamW moments (16 bytes/parameter), sharded over
+    ``world`` ranks, plus one block gathered unsharded. Activations kept for backward: per layer
+    and position about 11 d + 4 ffn values (norm inputs and outputs, q/k/v before and after
+    rotary, attention output, three SwiGLU intermediates), plus three vocabulary-sized fp32
+    arrays for the loss (logits, softmax, its gradient), for ``rows`` sequences at once.
+    """
+    n = count_parameters(cfg)["total"]
+    block = 4 * cfg.dim * cfg.dim + 3 * cfg.dim * cfg.ffn
+    act_bytes = 2 if bf16 else 4
+    per_position = cfg.layers * (11 * cfg.dim + 4 * cfg.ffn) * act_bytes + 12 * cfg.vocab_size
+    states = 16 * n / world + 4 * block
+    return int(1.2 * (states + rows * cfg.context * per_position))
+
+
+def plan(cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig) -> dict:
+    """Scheduler resources for one run (see the module docstring)."""
+    sequences = budget // cfg.context
+    flops = training_flops(cfg, sequences, cfg.context - 1)
+    bf16 = hyper.precision == "bf16" or (hyper.precision == "auto" and rc.accelerator == "gpu")
+    if rc.accelerator == "cpu":
+        procs, nodes, gpus = rc.cpu_ranks, 1, 0
+        rate = rc.cpu_flops * rc.cpu_ranks * rc.threads_per_rank
+        cpus = rc.cpu_ranks * rc.threads_per_rank
+        device_mem = 0
+    else:
+        gpus = _gpus_needed(cfg, flops, hyper, rc, bf16)
+        nodes = -(-gpus // rc.gpus_per_node)
+        procs = gpus // nodes
+        rate = gpus * rc.gpu_peak_flops * rc.assumed_mfu
+        cpus = procs * rc.cpus_per_gpu
+        device_mem = estimate_memory_bytes(cfg, -(-hyper.batch_size // gpus), gpus, bf16)
+    world = procs * nodes
+    host_bytes = (
+        estimate_memory_bytes(cfg, -(-hyper.batch_size // world), world, bf16) * procs
+        if rc.accelerator == "cpu"
+        else 16 * count_parameters(cfg)["total"] / nodes  # checkpoint staging on the host
+    )
+    runtime = rc.startup_min + rc.runtime_safety * flops / rate / 60
+    return {
+        "gpu": gpus,
+        "nodes": nodes,
+        "tasks": nodes,  # one launcher (torchrun) per node
+        "cpus_per_task": cpus,
+        "procs_per_node": procs,
+        "mem_mb": int(procs * rc.host_mem_overhead_mb + host_bytes / 2**20),
+        "runtime": max(math.ceil(runtime), int(rc.min_runtime_min)),
+        "launcher": launcher_name(nodes, procs),
+        "flops": flops,
+        "device_mem_gb": round(device_mem / GiB, 3),
+    }
+
+
+def _gpus_needed(
+    cfg: ModelConfig, flops: float, hyper: HyperParams, rc: ResourceConfig, bf16: bool
+) -> int:
+    """Fewest GPUs (a power of two) that fit the memory and the target runtime, capped by the
+    batch (each GPU needs at least one sequence per step) and by max_nodes * gpus_per_node."""
+    cap = min(rc.max_nodes * rc.gpus_per_node, hyper.batch_size)
+    gpus = 1
+    while gpus < cap:
+        rows = -(-hyper.batch_size // gpus)
+        fits = estimate_memory_bytes(cfg, rows, gpus, bf16) <= 0.9 * rc.gpu_memory_gb * GiB
+        minutes = flops / (gpus * rc.gpu_peak_flops * rc.assumed_mfu) / 60
+        if fits and minutes <= rc.target_runtime_min:
+            break
+        gpus *= 2
+    gpus = min(gpus, cap)
+    if gpus > rc.gpus_per_node:  # whole nodes only
+        gpus = -(-gpus // rc.gpus_per_node) * rc.gpus_per_node
+    return gpus

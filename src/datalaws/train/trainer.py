@@ -1,0 +1,608 @@
+"""One training run: (corpus, model size, token budget) -> ``final.json``, resumable and measured.
+
+Lifecycle of ``train``:
+  1. check every input before any step (budget vs corpus, token ids vs vocabulary, memory);
+  2. build the model from the seed, shard it with FSDP2 when under torchrun, resume from
+     ``ckpt/latest.json`` if it was written by the same config;
+  3. step through the global batches of ``DocumentOrder`` with AdamW, linear warmup and cosine
+     decay to ``min_lr_ratio`` at the last step, checking every loss and gradient norm;
+  4. checkpoint every ``checkpoint_every`` steps and whenever SIGTERM/SIGUSR1 arrives (the signal
+     then ends the run with ``Preempted`` once the checkpoint is safe);
+  5. save the final weights, then write ``final.json`` atomically and last.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import signal
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.distributed.tensor import DTensor
+
+import datalaws
+from datalaws import atomic
+from datalaws.corpus import TokenShards
+from datalaws.train import checkpoint, distributed
+from datalaws.train.config import Arch, HyperParams, RunOptions, config_hash
+from datalaws.train.data import Batches, DocumentOrder, eval_batches
+from datalaws.train.distributed import Dist
+from datalaws.train.flops import flops_6nd, training_flops
+from datalaws.train.model import ModelConfig, Transformer, count_parameters
+from datalaws.train.progress import Progress
+from datalaws.train.resources import estimate_memory_bytes
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+
+class TrainInputError(ValueError):
+    """Inputs that cannot give a valid run; raised before any training step."""
+
+
+class TrainingDiverged(RuntimeError):
+    """A non-finite loss or gradient norm; the last good checkpoint is kept."""
+
+
+class Preempted(Exception):
+    """A stop signal arrived; a checkpoint was saved and a rerun resumes from it."""
+
+    def __init__(self, step: int, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name} after step {step}")
+        self.step, self.signum = step, signum
+
+
+class StopSignals:
+    """Remember SIGTERM/SIGUSR1 instead of dying: the step in flight finishes and gets saved."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.received = self.received or signum
+
+    def restore(self) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def final(self) -> Path:
+        return self.root / "final.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def ckpt(self) -> Path:
+        return self.root / "ckpt"
+
+    @property
+    def preempted(self) -> Path:
+        return self.root / "preempted.json"
+
+    @property
+    def diverged(self) -> Path:
+        return self.root / "diverged.json"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything fixed before the first step; identical on every rank."""
+
+    model: ModelConfig
+    hyper: HyperParams
+    order: DocumentOrder
+    budget: int
+    unique_tokens: int
+    val_sequences: int
+    eval_steps: tuple[int, ...]
+    bf16: bool
+    hash: str
+    spec: dict
+
+
+def lr_at(step: int, steps: int, hyper: HyperParams) -> float:
+    """Linear warmup over the first warmup_frac of steps, then cosine to lr * min_lr_ratio."""
+    warmup = max(1, round(hyper.warmup_frac * steps))
+    if step < warmup:
+        return hyper.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - 1 - warmup)
+    floor = hyper.lr * hyper.min_lr_ratio
+    return floor + 0.5 * (hyper.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def eval_schedule(steps: int, points: int) -> tuple[int, ...]:
+    """Steps after which to validate: evenly spaced, the last one at the end of training."""
+    return tuple(sorted({max(1, round(steps * i / points)) for i in range(1, points + 1)}))
+
+
+def final_train_loss(losses: Sequence[float]) -> tuple[float, int]:
+    """Mean over the last 1% of steps (at least one): less noisy than the last step alone."""
+    k = max(1, math.ceil(0.01 * len(losses)))
+    return float(np.mean(losses[-k:])), k
+
+
+def versions() -> dict[str, str]:
+    return {
+        "datalaws": datalaws.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "cuda": torch.version.cuda or "none",
+    }
+
+
+def _check_inputs(
+    shards: TokenShards,
+    val: TokenShards,
+    budget: int,
+    unique_tokens: int | None,
+    arch: Arch,
+    hyper: HyperParams,
+    options: RunOptions,
+    world: int,
+    bf16: bool,
+) -> ModelConfig:
+    """Refuse, with a message naming the problem, any input that cannot give a valid run."""
+    context, vocab = shards.context, shards.vocab_size
+    if (val.context, val.vocab_size) != (context, vocab):
+        raise TrainInputError(
+            f"validation file has context {val.context} and vocab_size {val.vocab_size}, the "
+            f"training shards {context} and {vocab}: they come from different corpora"
+        )
+    for name, corpus in (("training shards", shards), ("validation file", val)):
+        top = corpus.max_token()
+        if top >= vocab:
+            raise TrainInputError(
+                f"{name} contain token id {top}, outside the vocabulary of {vocab} "
+                f"(ids 0..{vocab - 1}) declared by the sidecar; the corpus is corrupt"
+            )
+    if budget < context:
+        raise TrainInputError(f"budget: {budget} tokens is less than one {context}-token document")
+    pool = budget if unique_tokens is None else unique_tokens
+    if not context <= pool <= budget:
+        raise TrainInputError(
+            f"unique_tokens: {unique_tokens} must lie between one document ({context}) and the "
+            f"budget ({budget})"
+        )
+    if pool // context > shards.n_sequences:
+        hint = "" if unique_tokens else " (to train several epochs, pass epochs or unique_tokens)"
+        raise TrainInputError(
+            f"budget: the run needs {pool // context * context} unique tokens but the training "
+            f"shards hold only {shards.n_tokens}{hint}"
+        )
+    cfg = arch.model(vocab, context)
+    rows = options.micro_batch or -(-hyper.batch_size // world)
+    need = estimate_memory_bytes(cfg, rows, world, bf16)
+    if options.max_memory_gb and need > options.max_memory_gb * 2**30:
+        raise TrainInputError(
+            f"model: {count_parameters(cfg)['total']:,} parameters with {rows} sequences per "
+            f"micro-batch need about {need / 2**30:.2f} GiB per rank, over train.run.max_memory_gb "
+            f"= {options.max_memory_gb}; use more ranks, a smaller micro_batch, or a smaller model"
+        )
+    return cfg
+
+
+class Trainer:
+    def __init__(
+        self,
+        plan: Plan,
+        shards: TokenShards,
+        val: TokenShards,
+        paths: RunPaths,
+        options: RunOptions,
+        d: Dist,
+        stop: StopSignals,
+        meta: dict,
+    ) -> None:
+        self.plan, self.val, self.paths, self.options, self.d = plan, val, paths, options, d
+        self.stop, self.meta = stop, meta
+        self.batches = Batches(shards, plan.order, d.rank, d.world)
+        torch.manual_seed(plan.hyper.seed)
+        with torch.device(d.device):
+            model = Transformer(plan.model)
+        if options.compile == "on" or (options.compile == "auto" and d.device.type == "cuda"):
+            for block in model.layers:
+                block.compile()
+        self.model = distributed.shard(model, d, plan.bf16)
+        # Single process: bf16 by autocast; under FSDP the MixedPrecisionPolicy does it.
+        self.autocast = plan.bf16 and not d.distributed
+        self.optimizer = self._optimizer()
+        self.state = {
+            "step": 0,
+            "losses": [],
+            "val_curve": [],
+            "train_time_s": 0.0,
+            "wall_time_s": 0.0,
+            "attempts": 0,
+        }
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        """AdamW; norm weights (1-D) are not decayed."""
+        h = self.plan.hyper
+        params = list(self.model.parameters())
+        groups = [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": h.weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        ]
+        fused = self.d.device.type == "cuda"
+        return torch.optim.AdamW(groups, lr=h.lr, betas=(h.beta1, h.beta2), eps=h.eps, fused=fused)
+
+    # ---- state on disk -------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Continue from the last checkpoint of this exact config; otherwise start clean."""
+        pointer = checkpoint.latest(self.paths.ckpt)
+        if pointer is not None and pointer["config_hash"] == self.plan.hash:
+            _, self.state = checkpoint.load(self.paths.ckpt, self.model, self.optimizer, self.d)
+            self._say(f"resumed from {pointer['dir']} (step {self.state['step']})")
+        elif pointer is not None:
+            self._say("discarding a checkpoint written by a different config")
+            if self.d.is_main:
+                (self.paths.ckpt / checkpoint.LATEST).unlink()
+                checkpoint.prune(self.paths.ckpt, keep=None)
+        self.state["attempts"] += 1
+        if self.d.is_main:
+            self.paths.preempted.unlink(missing_ok=True)
+            self._trim_metrics(self.state["step"])
+        distributed.barrier(self.d)
+
+    def _trim_metrics(self, step: int) -> None:
+        """Drop metric lines after the checkpoint, so a resumed run logs each step once."""
+        kept = []
+        if self.paths.metrics.exists():
+            lines = self.paths.metrics.read_text().splitlines()
+            kept = [line for line in lines if json.loads(line)["step"] <= step]
+        atomic.write_text(self.paths.metrics, "".join(line + "\n" for line in kept))
+
+    def save(self, reason: str) -> None:
+        checkpoint.save(
+            self.paths.ckpt,
+            self.state["step"],
+            self.model,
+            self.optimizer,
+            self.state,
+            self.plan.hash,
+            reason,
+            self.d,
+        )
+
+    # ---- steps ---------------------------------------------------------------------------------
+
+    def _loss_sum(self, tokens: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Summed next-token cross-entropy (nats) of the weighted rows; separators count."""
+        tokens, weights = tokens.to(self.d.device), weights.to(self.d.device)
+        ctx = torch.autocast(self.d.device.type, torch.bfloat16) if self.autocast else nullcontext()
+        with ctx:
+            logits = self.model(tokens[:, :-1])
+        ce = F.cross_entropy(
+            logits.float().flatten(0, 1), tokens[:, 1:].flatten(), reduction="none"
+        )
+        return (ce.view(tokens.size(0), -1).sum(1) * weights).sum()
+
+    def train_step(self, step: int) -> tuple[float, float]:
+        """One optimizer step on the global batch; returns (mean loss, lr)."""
+        h, order = self.plan.hyper, self.plan.order
+        lr = lr_at(step, order.steps, h)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        tokens, weights = self.batches(step)
+        targets = len(order.batch(step)) * (tokens.size(1) - 1)
+        micro = self.options.micro_batch or tokens.size(0)
+        chunks = range(0, tokens.size(0), micro)
+        local = 0.0
+        for i, start in enumerate(chunks):
+            if self.d.distributed:
+                self.model.set_requires_gradient_sync(i == len(chunks) - 1)
+            loss_sum = self._loss_sum(tokens[start : start + micro], weights[start : start + micro])
+            if h.inject_nan_step == step:
+                loss_sum = loss_sum * float("nan")
+            # FSDP averages gradients over ranks, hence * world: the result is d(global mean).
+            (loss_sum * (self.d.world / targets)).backward()
+            local += loss_sum.item()
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), h.grad_clip or math.inf)
+        norm = float(norm.full_tensor() if isinstance(norm, DTensor) else norm)
+        total, stop_votes = distributed.all_sum([local, float(self.stop.received)], self.d)
+        loss = total / targets
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            raise TrainingDiverged(
+                f"step {step}: loss {loss} and gradient norm {norm} (lr {lr:.3e}); the update was "
+                "not applied and the last good checkpoint is kept"
+            )
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if stop_votes and not self.stop.received:
+            self.stop.received = signal.SIGTERM  # another rank was signalled
+        return loss, lr
+
+    @torch.no_grad()
+    def evaluate(self, val: TokenShards, sequences: int) -> float:
+        """Mean next-token loss (nats) over the first ``sequences`` documents of ``val``."""
+        size = (self.options.micro_batch * self.d.world) or self.plan.hyper.batch_size
+        total = 0.0
+        for rows, weights in eval_batches(sequences, size, self.d.rank, self.d.world):
+            total += self._loss_sum(
+                torch.from_numpy(val.read(rows)), torch.from_numpy(weights)
+            ).item()
+        (total,) = distributed.all_sum([total], self.d)
+        return total / (sequences * (val.context - 1))
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    def fit(self) -> dict:
+        plan, options, state = self.plan, self.options, self.state
+        steps, tokens_per_doc = plan.order.steps, plan.model.context
+        progress = Progress(
+            steps, state["step"], options.progress, options.log_every_s, self.d.is_main
+        )
+        self.progress = progress
+        metrics = open(self.paths.metrics, "a") if self.d.is_main else None  # noqa: SIM115
+        try:
+            while state["step"] < steps:
+                step = state["step"]
+                t0 = time.perf_counter()
+                loss, lr = self.train_step(step)
+                dt = time.perf_counter() - t0
+                state["step"] = step + 1
+                state["losses"].append(loss)
+                state["train_time_s"] += dt
+                seen = min(state["step"] * plan.hyper.batch_size, plan.order.n_seen)
+                tok_s = len(plan.order.batch(step)) * tokens_per_doc / dt
+                if metrics is not None:
+                    metrics.write(
+                        json.dumps(
+                            {
+                                "step": state["step"],
+                                "tokens": seen * tokens_per_doc,
+                                "lr": lr,
+                                "train_loss": loss,
+                                "tokens_per_s": tok_s,
+                            }
+                        )
+                        + "\n"
+                    )
+                if state["step"] in plan.eval_steps:
+                    val_loss = self.evaluate(self.val, plan.val_sequences)
+                    state["val_curve"].append([seen * tokens_per_doc, val_loss])
+                    progress.message(f"step {state['step']}: val_loss {val_loss:.4f}")
+                    if metrics is not None:
+                        metrics.write(
+                            json.dumps(
+                                {
+                                    "step": state["step"],
+                                    "tokens": seen * tokens_per_doc,
+                                    "val_loss": val_loss,
+                                }
+                            )
+                            + "\n"
+                        )
+                progress.update(step, loss, lr, tok_s)
+                if metrics is not None:
+                    metrics.flush()
+                state["wall_time_s"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                if self.stop.received and state["step"] < steps:
+                    self.save("signal")
+                    if self.d.is_main:
+                        atomic.write_json(
+                            self.paths.preempted,
+                            {"step": state["step"], "signal": self.stop.received},
+                        )
+                    raise Preempted(state["step"], self.stop.received)
+                every = options.checkpoint_every
+                if every and state["step"] % every == 0 and state["step"] < steps:
+                    self.save("periodic")
+                state["wall_time_s"] += time.perf_counter() - t0
+        except TrainingDiverged as err:
+            if self.d.is_main:
+                atomic.write_json(
+                    self.paths.diverged,
+                    {"config_hash": plan.hash, "step": state["step"], "error": str(err)},
+                )
+            raise
+        finally:
+            progress.close()
+            if metrics is not None:
+                metrics.close()
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Final weights first, then the summary; ``final.json`` is written last, atomically."""
+        state, d = self.state, self.d
+        t0 = time.perf_counter()
+        checkpoint.save_model(self.paths.ckpt / "final", self.model, d)
+        if d.is_main and not self.options.keep_resume_checkpoint:
+            (self.paths.ckpt / checkpoint.LATEST).unlink(missing_ok=True)
+            checkpoint.prune(self.paths.ckpt, keep=None)
+        state["wall_time_s"] += time.perf_counter() - t0
+        result = self.summary()
+        if d.is_main:
+            atomic.write_json(self.paths.final, result)
+        distributed.barrier(d)
+        return result
+
+    def summary(self) -> dict:
+        plan, state, d = self.plan, self.state, self.d
+        params = count_parameters(plan.model)
+        tokens = plan.order.n_seen * plan.model.context
+        flops = training_flops(plan.model, plan.order.n_seen, plan.model.context - 1)
+        train_loss, tail = final_train_loss(state["losses"])
+        tokens_per_s = tokens / state["train_time_s"]
+        peak = self.options.peak_flops
+        return {
+            **self.meta,
+            "budget": plan.budget,
+            "tokens": tokens,
+            "unique_tokens": plan.order.n_pool * plan.model.context,
+            "epochs": plan.order.n_seen / plan.order.n_pool,
+            "steps": plan.order.steps,
+            "n_params": params["total"],
+            "n_params_nonembedding": params["nonembedding"],
+            "flops_6nd": flops_6nd(params["nonembedding"], tokens),
+            "flops_6nd_total": flops_6nd(params["total"], tokens),
+            "flops_exact": flops,
+            "train_loss": train_loss,
+            "train_loss_steps": tail,
+            "val_loss": state["val_curve"][-1][1],
+            "val_curve": state["val_curve"],
+            "val_tokens": plan.val_sequences * self.val.context,
+            "wall_time_s": state["wall_time_s"],
+            "train_time_s": state["train_time_s"],
+            "tokens_per_s": tokens_per_s,
+            "mfu": flops / state["train_time_s"] / (peak * d.world) if peak else None,
+            "attempts": state["attempts"],
+            "config_hash": plan.hash,
+            "spec": plan.spec,
+            "model": asdict(plan.model),
+            "versions": versions(),
+            "world_size": d.world,
+            "device": torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else "cpu",
+            "dtype": "bfloat16" if plan.bf16 else "float32",
+        }
+
+    def _say(self, text: str) -> None:
+        if self.d.is_main:
+            print(text, flush=True)
+
+
+def make_plan(
+    shards: TokenShards,
+    val: TokenShards,
+    arch: Arch,
+    budget: int,
+    hyper: HyperParams,
+    options: RunOptions,
+    unique_tokens: int | None,
+    d: Dist,
+) -> Plan:
+    bf16 = hyper.precision == "bf16" or (hyper.precision == "auto" and d.device.type == "cuda")
+    cfg = _check_inputs(shards, val, budget, unique_tokens, arch, hyper, options, d.world, bf16)
+    n_seen = budget // cfg.context
+    n_pool = (unique_tokens or budget) // cfg.context
+    order = DocumentOrder(n_pool, n_seen, hyper.batch_size, hyper.seed)
+    val_sequences = min(hyper.val_sequences or val.n_sequences, val.n_sequences)
+    resolved = replace(hyper, precision="bf16" if bf16 else "fp32")
+    spec = {
+        "arch": asdict(arch),
+        "hyper": asdict(resolved),
+        "budget": budget,
+        "unique_tokens": unique_tokens,
+        "vocab_size": cfg.vocab_size,
+        "context": cfg.context,
+        "train_sha256": [m["sha256"] for m in shards.metas],
+        "val_sha256": val.metas[0]["sha256"],
+        "val_sequences": val_sequences,
+    }
+    return Plan(
+        cfg,
+        hyper,
+        order,
+        budget,
+        n_pool * cfg.context,
+        val_sequences,
+        eval_schedule(order.steps, hyper.eval_points),
+        bf16,
+        config_hash(spec),
+        spec,
+    )
+
+
+def train(
+    train_paths: Sequence[str | Path],
+    val_path: str | Path,
+    out_dir: str | Path,
+    *,
+    arch: Arch,
+    budget: int,
+    hyper: HyperParams | None = None,
+    options: RunOptions | None = None,
+    unique_tokens: int | None = None,
+    labels: dict | None = None,
+) -> dict:
+    """Train one model and return the ``final.json`` record (also written to ``out_dir``).
+
+    Works as one process or in every rank under torchrun. ``budget`` is the number of tokens seen
+    (documents x context); ``unique_tokens`` (default: the budget) is how much of the corpus, from
+    its start, those documents are drawn from: smaller means several passes, each in a fresh
+    seeded order. Raises ``TrainInputError`` (a ValueError) before training for bad inputs,
+    ``TrainingDiverged`` on a non-finite loss, ``Preempted`` after a signal checkpoint.
+    """
+    hyper, options = hyper or HyperParams(), options or RunOptions()
+    stop = StopSignals()
+    d = distributed.init(options.device)
+    try:
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        paths = RunPaths(Path(out_dir))
+        paths.root.mkdir(parents=True, exist_ok=True)
+        shards, val = TokenShards(list(train_paths)), TokenShards([val_path])
+        plan = make_plan(shards, val, arch, budget, hyper, options, unique_tokens, d)
+        if paths.diverged.exists():
+            previous = atomic.read_json(paths.diverged)
+            if previous.get("config_hash") == plan.hash:
+                raise TrainingDiverged(
+                    f"an earlier attempt with this exact config diverged ({previous['error']}); "
+                    f"not retrying. Change the config, or delete {paths.diverged} to try again"
+                )
+        grammar = shards.metas[0].get("grammar", {}).get("name")
+        meta = {"grammar": grammar, "size": "custom", **(labels or {})}
+        trainer = Trainer(plan, shards, val, paths, options, d, stop, meta)
+        trainer.resume()
+        return trainer.fit()
+    finally:
+        stop.restore()
+        distributed.close(d)
+
+
+def evaluate(
+    run_dir: str | Path,
+    val_path: str | Path,
+    sequences: int = 0,
+    batch_size: int = 32,
+    device: str = "auto",
+) -> dict:
+    """Validation loss of a finished run's final weights on any corpus file of the same vocabulary.
+
+    One process, any number of ranks at training time (DCP reshards on load). ``sequences`` = 0
+    evaluates the whole file.
+    """
+    record = atomic.read_json(Path(run_dir) / "final.json")
+    cfg = ModelConfig(**record["model"])
+    val = TokenShards([val_path])
+    if val.vocab_size > cfg.vocab_size:
+        raise TrainInputError(
+            f"{val_path}: vocab_size {val.vocab_size} exceeds the model's {cfg.vocab_size}"
+        )
+    d = Dist(0, 1, distributed.resolve_device(device), False)
+    with torch.device(d.device):
+        model = Transformer(cfg)
+    checkpoint.load_model(Path(run_dir) / "ckpt" / "final", model)
+    n = min(sequences or val.n_sequences, val.n_sequences)
+    total = 0.0
+    with torch.no_grad():
+        for rows, _ in eval_batches(n, batch_size, 0, 1):
+            tokens = torch.from_numpy(val.read(rows)).to(d.device)
+            logits = model(tokens[:, :-1]).float()
+            total += F.cross_entropy(
+                logits.flatten(0, 1), tokens[:, 1:].flatten(), reduction="sum"
+            ).item()
+    return {
+        "val_loss": total / (n * (val.context - 1)),
+        "sequences": n,
+        "path": str(val_path),
+        "run": str(run_dir),
+    }
