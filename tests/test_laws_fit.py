@@ -67,7 +67,7 @@ def test_kernel_matches_numpy_reference_and_its_gradient(runs, n_par):
 
 def test_batched_lbfgs_does_as_well_as_scipy_from_the_same_starts(runs):
     data = RunData(runs.N, runs.D, runs.loss)
-    starts = init_grid()[::90]
+    starts = init_grid()[::150]
     res = minimize_batched(lambda x, rows: data.evaluate(x), starts)
     sp = np.array(
         [
@@ -83,7 +83,7 @@ def test_batched_lbfgs_does_as_well_as_scipy_from_the_same_starts(runs):
         ]
     )
     # Non-convex objective: from some starts either optimiser ends in a worse local optimum.
-    # Measured: batched at least as good as scipy (to 1e-6) from 45 of these 50 starts, and
+    # Measured: batched at least as good as scipy (to 1e-6) from 26 of these 30 starts, and
     # both find the same best point.
     assert np.mean(res.f <= sp * (1 + 1e-6)) >= 0.8
     assert res.f.min() == pytest.approx(sp.min(), rel=1e-8)

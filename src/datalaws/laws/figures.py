@@ -10,40 +10,47 @@ from collections.abc import Sequence
 import pandas as pd
 
 from datalaws.atomic import read_json
-from datalaws.laws import plots, plots_laws
+from datalaws.laws import PathArg, plots, plots_laws
 from datalaws.laws.hlaw import load_h_law
 from datalaws.laws.lawfile import load_law
-from datalaws.laws.plots import Path
 
 
-def _h(gzip: Sequence[Path]) -> list[float]:
+def _h(gzip: Sequence[PathArg]) -> list[float]:
     return [float(read_json(p)["median"]) for p in gzip]
 
 
-def fig1_gzip(*, grammars: Sequence[str], gzip: Sequence[Path], png: Path, pdf: Path) -> None:
+def fig1_gzip(
+    *, grammars: Sequence[str], gzip: Sequence[PathArg], png: PathArg, pdf: PathArg
+) -> None:
     plots.fig1_gzip(grammars, [read_json(p) for p in gzip], png, pdf)
 
 
 def fig2_loss(
-    *, runs: Path, grammars: Sequence[str], laws: Sequence[Path], loss: str, png: Path, pdf: Path
+    *,
+    runs: PathArg,
+    grammars: Sequence[str],
+    laws: Sequence[PathArg],
+    loss: str,
+    png: PathArg,
+    pdf: PathArg,
 ) -> None:
     fitted = {g: load_law(p).law for g, p in zip(grammars, laws, strict=True)}
     plots.fig2_loss(pd.read_csv(runs), fitted, loss, png, pdf)
 
 
-def fig3_frontiers(*, frontiers: Path, runs: Path, png: Path, pdf: Path) -> None:
+def fig3_frontiers(*, frontiers: PathArg, runs: PathArg, png: PathArg, pdf: PathArg) -> None:
     plots_laws.fig3_frontiers(pd.read_csv(frontiers), pd.read_csv(runs), png, pdf)
 
 
 def fig4_params(
     *,
     grammars: Sequence[str],
-    laws: Sequence[Path],
-    gzip: Sequence[Path],
-    h_regression: Path,
-    h_law: Path,
-    png: Path,
-    pdf: Path,
+    laws: Sequence[PathArg],
+    gzip: Sequence[PathArg],
+    h_regression: PathArg,
+    h_law: PathArg,
+    png: PathArg,
+    pdf: PathArg,
 ) -> None:
     plots_laws.fig4_params(
         grammars,
@@ -59,16 +66,16 @@ def fig4_params(
 def fig5_approaches(
     *,
     grammars: Sequence[str],
-    laws: Sequence[Path],
-    gzip: Sequence[Path],
-    approaches: Path,
-    png: Path,
-    pdf: Path,
+    laws: Sequence[PathArg],
+    gzip: Sequence[PathArg],
+    approaches: PathArg,
+    png: PathArg,
+    pdf: PathArg,
 ) -> None:
     plots_laws.fig5_approaches(
         grammars, _h(gzip), read_json(approaches), [load_law(p) for p in laws], png, pdf
     )
 
 
-def fig6_holdout(*, runs: Path, holdout: Path, loss: str, png: Path, pdf: Path) -> None:
+def fig6_holdout(*, runs: PathArg, holdout: PathArg, loss: str, png: PathArg, pdf: PathArg) -> None:
     plots.fig6_holdout(pd.read_csv(runs), read_json(holdout), loss, png, pdf)

@@ -18,7 +18,7 @@ from datalaws.laws.lawfile import LawFile, finite_or_none
 MIN_GRAMMARS = 3
 
 
-def _lines(h: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lines_through(h: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares slope and intercept of each row of y (B, G) against h (G,)."""
     hc = h - h.mean()
     slope = (y - y.mean(axis=1, keepdims=True)) @ hc / (hc @ hc)
@@ -40,7 +40,7 @@ def h_regression(laws: dict[str, LawFile], h: dict[str, float], level: float = 0
     lines = {}
     for i, key in enumerate(NATURAL):
         fit = stats.linregress(hs, points[:, i])
-        b_slope, b_icpt = _lines(hs, boot[:, :, i])
+        b_slope, b_icpt = lines_through(hs, boot[:, :, i])
         lines[key] = (fit.slope, fit.intercept, b_slope, b_icpt)
         s_iv = percentile_interval(b_slope, level)
         i_iv = percentile_interval(b_icpt, level)

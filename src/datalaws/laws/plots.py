@@ -8,7 +8,6 @@ This module holds the helpers and the figures of data (1, 2, 6); plots_laws.py t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import matplotlib
@@ -21,9 +20,9 @@ import pandas as pd
 import seaborn as sns
 
 from datalaws.atomic import atomic_open
+from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import Law
 
-Path = str | os.PathLike[str]
 LOSS_LABELS = {"val": "validation loss (nats/token)", "train": "training loss (nats/token)"}
 
 
@@ -38,7 +37,7 @@ def grammar_colors(hs: Sequence[float]) -> list:
     return [palette[i] for i in order]
 
 
-def save(fig: plt.Figure, png: Path, pdf: Path) -> None:
+def save(fig: plt.Figure, png: PathArg, pdf: PathArg) -> None:
     for path, fmt in ((png, "png"), (pdf, "pdf")):
         with atomic_open(path) as handle:
             fig.savefig(handle, format=fmt, dpi=150, bbox_inches="tight")
@@ -70,7 +69,7 @@ def label(name: str, h: float) -> str:
     return f"{name} (H = {h:.3f})"
 
 
-def fig1_gzip(names: Sequence[str], gzip_stats: Sequence[dict], png: Path, pdf: Path) -> None:
+def fig1_gzip(names: Sequence[str], gzip_stats: Sequence[dict], png: PathArg, pdf: PathArg) -> None:
     """Distribution of per-sequence gzip ratios per grammar (Fig. 1)."""
     theme()
     hs = [g["median"] for g in gzip_stats]
@@ -111,8 +110,8 @@ def fig2_loss(
     runs: pd.DataFrame,
     laws: dict[str, Law],
     loss_kind: str,
-    png: Path,
-    pdf: Path,
+    png: PathArg,
+    pdf: PathArg,
 ) -> None:
     """Loss against tokens, one line per model size, one panel per grammar, fitted law overlaid."""
     theme()
@@ -143,7 +142,7 @@ def fig2_loss(
 
 
 def fig6_holdout(
-    runs: pd.DataFrame, holdouts: dict[str, dict], loss_kind: str, png: Path, pdf: Path
+    runs: pd.DataFrame, holdouts: dict[str, dict], loss_kind: str, png: PathArg, pdf: PathArg
 ) -> None:
     """Held-out extrapolation: the largest size predicted by a law fitted without it (Fig. 6)."""
     theme()

@@ -8,16 +8,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from datalaws.laws import PathArg
 from datalaws.laws.bootstrap import percentile_interval
 from datalaws.laws.chinchilla import NATURAL, to_natural
 from datalaws.laws.frontier import allocation
 from datalaws.laws.hlaw import HLawFile, at_h
-from datalaws.laws.hregress import _lines
+from datalaws.laws.hregress import lines_through
 from datalaws.laws.lawfile import LawFile
-from datalaws.laws.plots import Path, grammar_colors, label, panels, plain_log_y, save, theme
+from datalaws.laws.plots import grammar_colors, label, panels, plain_log_y, save, theme
 
 
-def fig3_frontiers(frontiers: pd.DataFrame, runs: pd.DataFrame, png: Path, pdf: Path) -> None:
+def fig3_frontiers(frontiers: pd.DataFrame, runs: pd.DataFrame, png: PathArg, pdf: PathArg) -> None:
     """Compute-optimal N and tokens per parameter per grammar beside Chinchilla's (Fig. 3)."""
     theme()
     fr = frontiers[frontiers["grammar"] != "chinchilla"]
@@ -60,8 +61,8 @@ def fig4_params(
     laws: Sequence[LawFile],
     regression: dict,
     hlaw: HLawFile,
-    png: Path,
-    pdf: Path,
+    png: PathArg,
+    pdf: PathArg,
 ) -> None:
     """Each law parameter against H: per-grammar fits, regression line and band, joint H-law."""
     theme()
@@ -86,7 +87,7 @@ def fig4_params(
         slope, icpt, b_slope, b_icpt = (
             regression["params"][key]["slope"],
             regression["params"][key]["intercept"],
-            *_lines(hs, boot[:, :, i]),
+            *lines_through(hs, boot[:, :, i]),
         )
         band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
         ax.fill_between(h_grid, band[0], band[1], color="C0", alpha=0.15, lw=0)
@@ -150,8 +151,8 @@ def fig5_approaches(
     hs: Sequence[float],
     approaches: dict[str, dict],
     laws: Sequence[LawFile],
-    png: Path,
-    pdf: Path,
+    png: PathArg,
+    pdf: PathArg,
 ) -> None:
     """N_opt(C) by Approaches 1, 2 and 3 per grammar, and their exponents against H (Fig. 5)."""
     theme()

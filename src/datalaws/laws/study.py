@@ -4,13 +4,13 @@ and call these, so every step can also be run, and tested, without Snakemake."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from datalaws.atomic import atomic_open, read_json, write_json
+from datalaws.laws import PathArg
 from datalaws.laws.approaches import compare
 from datalaws.laws.bootstrap import law_resamples
 from datalaws.laws.chinchilla import CHINCHILLA_LAW
@@ -22,25 +22,27 @@ from datalaws.laws.hregress import h_regression
 from datalaws.laws.lawfile import load_law
 from datalaws.laws.runs import RunsError, collect_runs, read_runs_csv
 
-Path = str | os.PathLike[str]
 
-
-def write_csv(path: Path, table: pd.DataFrame) -> None:
+def write_csv(path: PathArg, table: pd.DataFrame) -> None:
     with atomic_open(path) as handle:
         handle.write(table.to_csv(index=False).encode("utf-8"))
 
 
-def collect(final_jsons: Sequence[Path], gzip_json: Path, out_csv: Path, **options) -> None:
+def collect(
+    final_jsons: Sequence[PathArg], gzip_json: PathArg, out_csv: PathArg, **options
+) -> None:
     """One grammar's runs table (options: n_param, loss)."""
     write_csv(out_csv, collect_runs(final_jsons, gzip_json, **options))
 
 
-def combine(csvs: Sequence[Path], out_csv: Path) -> None:
+def combine(csvs: Sequence[PathArg], out_csv: PathArg) -> None:
     """All grammars' runs in one table."""
     write_csv(out_csv, pd.concat([read_runs_csv(p) for p in csvs], ignore_index=True))
 
 
-def approaches(runs_csv: Path, law_json: Path, out_json: Path, level: float, **options) -> None:
+def approaches(
+    runs_csv: PathArg, law_json: PathArg, out_json: PathArg, level: float, **options
+) -> None:
     """Approaches 1-3 for one grammar, on the law fit's own bootstrap resamples."""
     runs = read_runs_csv(runs_csv)
     law = load_law(law_json)
@@ -53,7 +55,7 @@ def approaches(runs_csv: Path, law_json: Path, out_json: Path, level: float, **o
     write_json(out_json, compare(runs, a3, weights, level=level, **options))
 
 
-def held_out(runs_csv: Path, out_json: Path, **options) -> None:
+def held_out(runs_csv: PathArg, out_json: PathArg, **options) -> None:
     """Held-out extrapolation for one grammar; a grid too small to hold out is recorded, loudly."""
     try:
         result = holdout(read_runs_csv(runs_csv), **options)
@@ -62,20 +64,20 @@ def held_out(runs_csv: Path, out_json: Path, **options) -> None:
     write_json(out_json, result)
 
 
-def merge(grammars: Sequence[str], jsons: Sequence[Path], out_json: Path) -> None:
+def merge(grammars: Sequence[str], jsons: Sequence[PathArg], out_json: PathArg) -> None:
     """Per-grammar JSON results under one file, keyed by grammar."""
     write_json(out_json, {g: read_json(p) for g, p in zip(grammars, jsons, strict=True)})
 
 
-def _h(gzip_jsons: Sequence[Path]) -> list[float]:
+def _h(gzip_jsons: Sequence[PathArg]) -> list[float]:
     return [float(read_json(p)["median"]) for p in gzip_jsons]
 
 
 def regress_on_h(
     grammars: Sequence[str],
-    law_jsons: Sequence[Path],
-    gzip_jsons: Sequence[Path],
-    out_json: Path,
+    law_jsons: Sequence[PathArg],
+    gzip_jsons: Sequence[PathArg],
+    out_json: PathArg,
     level: float,
 ) -> None:
     laws = {g: load_law(p) for g, p in zip(grammars, law_jsons, strict=True)}
@@ -84,10 +86,10 @@ def regress_on_h(
 
 
 def h_law(
-    runs_csv: Path,
+    runs_csv: PathArg,
     grammars: Sequence[str],
-    law_jsons: Sequence[Path],
-    out_json: Path,
+    law_jsons: Sequence[PathArg],
+    out_json: PathArg,
     **options,
 ) -> None:
     thetas = {g: load_law(p).law.theta for g, p in zip(grammars, law_jsons, strict=True)}
@@ -101,13 +103,13 @@ def frontier_levels(runs: pd.DataFrame, n_points: int, extend_decades: float) ->
 
 
 def frontiers(
-    runs_csv: Path,
+    runs_csv: PathArg,
     grammars: Sequence[str],
-    law_jsons: Sequence[Path],
-    gzip_jsons: Sequence[Path],
-    h_law_json: Path,
-    out_csv: Path,
-    out_json: Path,
+    law_jsons: Sequence[PathArg],
+    gzip_jsons: Sequence[PathArg],
+    h_law_json: PathArg,
+    out_csv: PathArg,
+    out_json: PathArg,
     n_points: int,
     extend_decades: float,
 ) -> None:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import pandas as pd
 
 from datalaws.atomic import read_json
+from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import NATURAL, THETA
-from datalaws.laws.plots import Path
 from datalaws.laws.study import write_csv
 
 
-def parameters(grammars: Sequence[str], law_jsons: Sequence[Path], hs: Sequence[float]):
+def parameters(grammars: Sequence[str], law_jsons: Sequence[PathArg], hs: Sequence[float]):
     rows = []
     for g, p, h in zip(grammars, law_jsons, hs, strict=True):
         rec = read_json(p)
@@ -129,14 +129,14 @@ def crossing(record: dict) -> pd.DataFrame:
 
 def write_tables(
     grammars: Sequence[str],
-    law_jsons: Sequence[Path],
-    gzip_jsons: Sequence[Path],
-    regression_json: Path,
-    h_law_json: Path,
-    approaches_json: Path,
-    holdout_json: Path,
-    crossing_json: Path,
-    out: dict[str, Path],
+    law_jsons: Sequence[PathArg],
+    gzip_jsons: Sequence[PathArg],
+    regression_json: PathArg,
+    h_law_json: PathArg,
+    approaches_json: PathArg,
+    holdout_json: PathArg,
+    crossing_json: PathArg,
+    out: dict[str, PathArg],
 ) -> None:
     """Write the tables named in ``out`` (parameters, h_regression, h_law, approaches, holdout,
     crossing)."""
