@@ -13,10 +13,7 @@ from datalaws.atomic import read_json
 from datalaws.laws import PathArg, plots, plots_laws
 from datalaws.laws.hlaw import load_h_law
 from datalaws.laws.lawfile import load_law
-
-
-def _h(gzip: Sequence[PathArg]) -> list[float]:
-    return [float(read_json(p)["median"]) for p in gzip]
+from datalaws.laws.runs import gzip_h
 
 
 def fig1_gzip(
@@ -54,7 +51,7 @@ def fig4_params(
 ) -> None:
     plots_laws.fig4_params(
         grammars,
-        _h(gzip),
+        gzip_h(gzip),
         [load_law(p) for p in laws],
         read_json(h_regression),
         load_h_law(h_law),
@@ -73,7 +70,7 @@ def fig5_approaches(
     pdf: PathArg,
 ) -> None:
     plots_laws.fig5_approaches(
-        grammars, _h(gzip), read_json(approaches), [load_law(p) for p in laws], png, pdf
+        grammars, gzip_h(gzip), read_json(approaches), [load_law(p) for p in laws], png, pdf
     )
 
 

@@ -102,10 +102,6 @@ def fig1_gzip(names: Sequence[str], gzip_stats: Sequence[dict], png: PathArg, pd
     save(fig, png, pdf)
 
 
-def law_curve(law: Law, n: float, d: np.ndarray) -> np.ndarray:
-    return law.loss(np.full_like(d, n), d)
-
-
 def fig2_loss(
     runs: pd.DataFrame,
     laws: dict[str, Law],
@@ -124,7 +120,7 @@ def fig2_loss(
         d_grid = np.geomspace(part["D"].min(), part["D"].max(), 100)
         for n, sub in part.groupby("N"):
             ax.plot(sub["D"], sub["loss"], "o", color=palette[n], ms=4)
-            ax.plot(d_grid, law_curve(laws[g], n, d_grid), "-", color=palette[n], lw=1.2)
+            ax.plot(d_grid, laws[g].loss(n, d_grid), "-", color=palette[n], lw=1.2)
         ax.set_xscale("log")
         plain_log_y(ax)
         ax.set_title(label(g, part["H"].iloc[0]))

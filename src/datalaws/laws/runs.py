@@ -74,6 +74,17 @@ def read_runs_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     return validate_runs(table, str(path))
 
 
+def gzip_h(gzip_jsons: Iterable[str | os.PathLike[str]]) -> list[float]:
+    """H (the median gzip ratio) from each gzip statistics file, refusing files without one."""
+    out = []
+    for path in gzip_jsons:
+        stats = read_json(path)
+        if "median" not in stats:
+            raise RunsError(f"{path}: no 'median' key; not a gzip statistics file")
+        out.append(float(stats["median"]))
+    return out
+
+
 def collect_runs(
     final_jsons: Iterable[str | os.PathLike[str]],
     gzip_json: str | os.PathLike[str],
@@ -90,9 +101,7 @@ def collect_runs(
         raise RunsError(f"n_param must be one of {sorted(N_PARAM_KEYS)}, got {n_param!r}")
     if loss not in LOSS_KEYS:
         raise RunsError(f"loss must be one of {sorted(LOSS_KEYS)}, got {loss!r}")
-    gz = read_json(gzip_json)
-    if "median" not in gz:
-        raise RunsError(f"{gzip_json}: no 'median' key; not a gzip statistics file")
+    (h,) = gzip_h([gzip_json])
     rows = []
     for path in final_jsons:
         run = read_json(path)
@@ -108,7 +117,7 @@ def collect_runs(
                 "N": float(run[N_PARAM_KEYS[n_param]]),
                 "D": float(run["tokens"]),
                 "loss": float(run[LOSS_KEYS[loss]]),
-                "H": float(gz["median"]),
+                "H": h,
                 "n_params": run.get("n_params"),
                 "n_params_nonembedding": run.get("n_params_nonembedding"),
                 "train_loss": run.get("train_loss"),

@@ -20,7 +20,7 @@ from datalaws.laws.hlaw import fit_h_law, load_h_law
 from datalaws.laws.holdout import holdout
 from datalaws.laws.hregress import h_regression
 from datalaws.laws.lawfile import load_law
-from datalaws.laws.runs import RunsError, collect_runs, read_runs_csv
+from datalaws.laws.runs import RunsError, collect_runs, gzip_h, read_runs_csv
 
 
 def write_csv(path: PathArg, table: pd.DataFrame) -> None:
@@ -69,10 +69,6 @@ def merge(grammars: Sequence[str], jsons: Sequence[PathArg], out_json: PathArg) 
     write_json(out_json, {g: read_json(p) for g, p in zip(grammars, jsons, strict=True)})
 
 
-def _h(gzip_jsons: Sequence[PathArg]) -> list[float]:
-    return [float(read_json(p)["median"]) for p in gzip_jsons]
-
-
 def regress_on_h(
     grammars: Sequence[str],
     law_jsons: Sequence[PathArg],
@@ -81,7 +77,7 @@ def regress_on_h(
     level: float,
 ) -> None:
     laws = {g: load_law(p) for g, p in zip(grammars, law_jsons, strict=True)}
-    h = dict(zip(grammars, _h(gzip_jsons), strict=True))
+    h = dict(zip(grammars, gzip_h(gzip_jsons), strict=True))
     write_json(out_json, h_regression(laws, h, level))
 
 
@@ -116,7 +112,7 @@ def frontiers(
     """Per-grammar frontiers beside Chinchilla's (CSV) and where they cross it (JSON)."""
     runs = read_runs_csv(runs_csv)
     levels = frontier_levels(runs, n_points, extend_decades)
-    hs = _h(gzip_jsons)
+    hs = gzip_h(gzip_jsons)
     laws = [load_law(p) for p in law_jsons]
     tables = []
     for g, h, law in zip(grammars, hs, laws, strict=True):

@@ -9,6 +9,7 @@ import pandas as pd
 from datalaws.atomic import read_json
 from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import NATURAL, THETA
+from datalaws.laws.runs import gzip_h
 from datalaws.laws.study import write_csv
 
 
@@ -140,7 +141,7 @@ def write_tables(
 ) -> None:
     """Write the tables named in ``out`` (parameters, h_regression, h_law, approaches, holdout,
     crossing)."""
-    hs = [float(read_json(p)["median"]) for p in gzip_jsons]
+    hs = gzip_h(gzip_jsons)
     h = dict(zip(grammars, hs, strict=True))
     write_csv(out["parameters"], parameters(grammars, law_jsons, hs))
     write_csv(out["h_regression"], h_regression(read_json(regression_json)))
