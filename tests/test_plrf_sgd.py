@@ -62,3 +62,12 @@ def test_sgd_checks_its_arguments():
         simulate(problem, problem.step(0.3), 1, np.array([5, 3]), runs=2, seed=0)
     with pytest.raises(PLRFError, match="runs"):
         simulate(problem, problem.step(0.3), 1, RECORD, runs=0, seed=0)
+
+
+def test_validation_summary_excludes_the_deterministic_first_step():
+    from datalaws.plrf.study import validation
+
+    res = validation(0.7, 0.7, 12, 4, 1, 0.5, max_steps=200, points=6, runs=200, seed=2)
+    assert res["z"][0] is None and res["steps"][0] == 0
+    assert res["step0_rel_diff"] < 1e-12
+    assert res["max_abs_z"] < 4.0

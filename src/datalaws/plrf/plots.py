@@ -198,9 +198,9 @@ def plot_validation(results: Sequence[dict], png: str | os.PathLike[str]) -> Non
     fig, axes = plt.subplots(
         2,
         n,
-        figsize=(3.4 * n, 5.6),
+        figsize=(4.0 * n, 5.6),
         squeeze=False,
-        gridspec_kw={"height_ratios": [3, 1.3]},
+        gridspec_kw={"height_ratios": [3, 1.3], "wspace": 0.4},
         sharex="col",
     )
     for col, res in enumerate(results):
@@ -329,7 +329,7 @@ def plot_phase_diagram(rows: Sequence[dict], png: str | os.PathLike[str]) -> Non
 
 
 _PHASE_LABELS = {  # a point inside each phase, where its name is drawn
-    "Ia": (0.8, 0.22),
+    "Ia": (0.9, 0.28),
     "Ib": (0.4, 0.42),
     "Ic": (0.12, 0.95),
     "II": (0.95, 0.62),
