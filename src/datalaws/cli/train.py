@@ -151,8 +151,9 @@ def cmd_launch(args: argparse.Namespace) -> int:
     if worker[:1] == ["--"]:
         worker = worker[1:]
     worker += ["--out", args.out]
-    if args.threads:
-        worker += ["--threads", str(args.threads)]
+    threads = args.cpus // args.procs_per_node if args.cpus else 0
+    if threads:
+        worker += ["--threads", str(threads)]
     if args.gpus:
         worker += ["--device", "cuda"]
     if launch.launcher_name(args.nodes, args.procs_per_node) == "local":
@@ -162,7 +163,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         return cmd_train(parser.parse_args(worker))
     cmd = launch.launch_command(args.nodes, args.procs_per_node, worker)
     print("+ " + " ".join(cmd), flush=True)
-    return launch.run(cmd, args.out, threads=args.threads)
+    return launch.run(cmd, args.out, threads=threads)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -207,7 +208,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--nodes", type=int, default=1)
     p.add_argument("--procs-per-node", type=int, default=1, help="GPUs or CPU ranks per node")
     p.add_argument("--gpus", type=int, default=0, help="total GPUs (0: train on CPU)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads per process")
+    p.add_argument(
+        "--cpus", type=int, default=0, help="CPU cores for the node, shared by its processes"
+    )
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("worker_args", nargs=argparse.REMAINDER, help="-- then `datalaws train` args")
     p.set_defaults(func=cmd_launch)

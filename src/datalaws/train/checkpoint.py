@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -34,8 +36,13 @@ from datalaws.train.distributed import Dist, barrier
 
 LATEST = "latest.json"
 
-# DCP warns that it saves "in a single process" whenever no process group exists; that is intended.
-warnings.filterwarnings("ignore", message="torch.distributed is disabled", category=UserWarning)
+
+@contextmanager
+def _dcp_quietly() -> Iterator[None]:
+    """DCP warns that it works "in a single process" when no process group exists: intended."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
+        yield
 
 
 class SafeLoadPlanner(DefaultLoadPlanner):
@@ -84,7 +91,8 @@ def save(
         shutil.rmtree(path)
     barrier(d)
     model_sd, optim_sd = get_state_dict(model, optimizer)
-    dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=path)
+    with _dcp_quietly():
+        dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=path)
     torch.save(rng_state(), path / f"rng_{d.rank}.pt")
     barrier(d)
     if d.is_main:
@@ -109,7 +117,8 @@ def load(
     path = root / pointer["dir"]
     model_sd, optim_sd = get_state_dict(model, optimizer)
     loaded = {"model": model_sd, "optim": optim_sd}
-    dcp.load(loaded, checkpoint_id=path, planner=SafeLoadPlanner())
+    with _dcp_quietly():
+        dcp.load(loaded, checkpoint_id=path, planner=SafeLoadPlanner())
     set_state_dict(
         model, optimizer, model_state_dict=loaded["model"], optim_state_dict=loaded["optim"]
     )
@@ -124,11 +133,13 @@ def save_model(path: Path, model: nn.Module, d: Dist) -> None:
     if d.is_main and path.exists():
         shutil.rmtree(path)
     barrier(d)
-    dcp.save({"model": get_model_state_dict(model)}, checkpoint_id=path)
+    with _dcp_quietly():
+        dcp.save({"model": get_model_state_dict(model)}, checkpoint_id=path)
     barrier(d)
 
 
 def load_model(path: Path, model: nn.Module) -> None:
     state = {"model": get_model_state_dict(model)}
-    dcp.load(state, checkpoint_id=path, planner=SafeLoadPlanner())
+    with _dcp_quietly():
+        dcp.load(state, checkpoint_id=path, planner=SafeLoadPlanner())
     set_model_state_dict(model, state["model"])

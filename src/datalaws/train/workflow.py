@@ -1,0 +1,58 @@
+"""What ``workflow/rules/train.smk`` asks of the config: run specs, resources, targets.
+
+Kept here rather than in the .smk so that it is plain, tested Python, and so that the SLURM
+profile (or a person) can compute exactly what the rule would request:
+``datalaws train-plan --config config/config.yaml --size d2048-l30 --budget 100000000 ...``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from datalaws.train.config import from_dict, ladder, run_spec, size_hyper
+from datalaws.train.resources import ResourceConfig, plan
+
+RUN_DIR = "results/train/{grammar}/{size}/{budget}"
+PLANNING_CONTEXT = 256
+
+
+def final_json(grammar: str, size: str, budget: int | str) -> str:
+    return f"{RUN_DIR.format(grammar=grammar, size=size, budget=budget)}/final.json"
+
+
+def final_jsons(section: dict, grammar: str) -> list[str]:
+    """Every run of one grammar: sizes x budgets."""
+    return [final_json(grammar, s, b) for s in section["sizes"] for b in section["budgets"]]
+
+
+def spec_json(section: dict, grammar: str, size: str, budget: int) -> str:
+    """The rule's only param: all that determines the trained model, as canonical JSON."""
+    spec = run_spec(section, size, budget, labels={"grammar": grammar})
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+
+def options_json(section: dict) -> str:
+    """Run options (checkpoint cadence, logging, ...): passed outside params, so no retrain."""
+    return json.dumps(section.get("run", {}), sort_keys=True, separators=(",", ":"))
+
+
+def resource_config(section: dict) -> ResourceConfig:
+    return from_dict(ResourceConfig, section.get("resources"), "train.resources")
+
+
+def corpus_shape(val_path: str | Path, rc: ResourceConfig) -> tuple[int, int]:
+    """(vocab_size, context) from the corpus sidecar once it exists; while the DAG is planned
+    before the corpus is written, the configured vocabulary guess and the paper's context."""
+    sidecar = Path(f"{val_path}.json")
+    if sidecar.exists():
+        meta = json.loads(sidecar.read_text())
+        return int(meta["vocab_size"]), int(meta["context"])
+    return rc.vocab_size_hint, PLANNING_CONTEXT
+
+
+def resources(section: dict, size: str, budget: int, val_path: str | Path) -> dict:
+    """Scheduler resources of one run (``datalaws.train.resources.plan``)."""
+    rc = resource_config(section)
+    cfg = ladder(section)[size].model(*corpus_shape(val_path, rc))
+    return plan(cfg, budget, size_hyper(section, size), rc)

@@ -1,0 +1,69 @@
+# Training stage: one FSDP job per (grammar, size, budget) -> results/train/{grammar}/{size}/{budget}/.
+# Only final.json is a declared output. metrics.jsonl and ckpt/ live beside it undeclared, because
+# Snakemake deletes a failed job's declared outputs before the retry: the checkpoint has to survive
+# a preempted attempt (exit 75 after SIGTERM/SIGUSR1) so that the retry resumes from it.
+# final.json is written last and atomically, so a run that died never looks finished.
+# Params hold only what changes the trained model (the run spec); run options such as the
+# checkpoint cadence reach the job through the shell command's global `train_run_options`, which
+# is not part of the rule's code text, so changing them never retrains. See docs/training.md.
+
+import datalaws.train.workflow as train_workflow
+
+train_run_options = train_workflow.options_json(config["train"])
+
+
+def train_final_jsons(grammar):
+    return train_workflow.final_jsons(config["train"], grammar)
+
+
+def train_targets():
+    return [path for grammar in grammar_names() for path in train_final_jsons(grammar)]
+
+
+def train_resource(name):
+    def get(wildcards):
+        return train_workflow.resources(
+            config["train"],
+            wildcards.size,
+            int(wildcards.budget),
+            data_val_path(wildcards.grammar),
+        )[name]
+
+    return get
+
+
+rule train:
+    input:
+        train=lambda wc: data_train_shards(wc.grammar),
+        val=lambda wc: data_val_path(wc.grammar),
+    output:
+        "results/train/{grammar}/{size}/{budget}/final.json",
+    params:
+        spec=lambda wc: train_workflow.spec_json(
+            config["train"], wc.grammar, wc.size, int(wc.budget)
+        ),
+        run_dir=lambda wc, output: output[0].rsplit("/", 1)[0],
+    wildcard_constraints:
+        size="[A-Za-z0-9][A-Za-z0-9_.-]*",
+        budget=r"\d+",
+    threads: train_resource("cpus_per_task")
+    resources:
+        gpu=train_resource("gpu"),
+        nodes=train_resource("nodes"),
+        tasks=train_resource("tasks"),
+        cpus_per_task=train_resource("cpus_per_task"),
+        procs_per_node=train_resource("procs_per_node"),
+        mem_mb=train_resource("mem_mb"),
+        runtime=train_resource("runtime"),
+    retries: config["train"]["retries"]
+    log:
+        "logs/train/{grammar}/{size}/{budget}.log",
+    benchmark:
+        "results/benchmarks/train/{grammar}/{size}/{budget}.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    shell:
+        "datalaws train-launch --nodes {resources.nodes} --gpus {resources.gpu}"
+        " --procs-per-node {resources.procs_per_node} --cpus {threads} --out {params.run_dir}"
+        " -- --spec {params.spec:q} --options {train_run_options:q}"
+        " --train {input.train} --val {input.val} >> {log} 2>&1"
