@@ -3,33 +3,18 @@
 # Snakemake deletes a failed job's declared outputs before the retry: the checkpoint has to survive
 # a preempted attempt (exit 75 after SIGTERM/SIGUSR1) so that the retry resumes from it.
 # final.json is written last and atomically, so a run that died never looks finished.
-# Params hold only what changes the trained model (the run spec); run options such as the
-# checkpoint cadence reach the job through the shell command's global `train_run_options`, which
-# is not part of the rule's code text, so changing them never retrains. See docs/training.md.
+# Params hold only what changes the trained model (the run spec). Run options (checkpoint cadence,
+# logging, ...) travel as the string resource `train_options`, so changing them never retrains.
+# Resources come from datalaws.train.resources.plan (FLOPs, memory); datalaws train-launch turns
+# them into one process, torchrun, or srun + torchrun. See docs/training.md.
+
+from functools import partial
 
 import datalaws.train.workflow as train_workflow
 
-train_run_options = train_workflow.options_json(config["train"])
-
-
-def train_final_jsons(grammar):
-    return train_workflow.final_jsons(config["train"], grammar)
-
-
-def train_targets():
-    return [path for grammar in grammar_names() for path in train_final_jsons(grammar)]
-
-
-def train_resource(name):
-    def get(wildcards):
-        return train_workflow.resources(
-            config["train"],
-            wildcards.size,
-            int(wildcards.budget),
-            data_val_path(wildcards.grammar),
-        )[name]
-
-    return get
+train_final_jsons = partial(train_workflow.final_jsons, config["train"])
+train_targets = partial(train_workflow.targets, config["train"], grammar_names())
+train_resource = partial(train_workflow.resource, config["train"], val_path=data_val_path)
 
 
 rule train:
@@ -55,6 +40,7 @@ rule train:
         procs_per_node=train_resource("procs_per_node"),
         mem_mb=train_resource("mem_mb"),
         runtime=train_resource("runtime"),
+        train_options=train_resource("train_options"),
     retries: config["train"]["retries"]
     log:
         "logs/train/{grammar}/{size}/{budget}.log",
@@ -65,5 +51,5 @@ rule train:
     shell:
         "datalaws train-launch --nodes {resources.nodes} --gpus {resources.gpu}"
         " --procs-per-node {resources.procs_per_node} --cpus {threads} --out {params.run_dir}"
-        " -- --spec {params.spec:q} --options {train_run_options:q}"
+        " -- --spec {params.spec:q} --options {resources.train_options:q}"
         " --train {input.train} --val {input.val} >> {log} 2>&1"

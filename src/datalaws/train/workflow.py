@@ -8,7 +8,9 @@ profile (or a person) can compute exactly what the rule would request:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from datalaws.train.config import from_dict, ladder, run_spec, size_hyper
 from datalaws.train.resources import ResourceConfig, plan
@@ -26,6 +28,10 @@ def final_jsons(section: dict, grammar: str) -> list[str]:
     return [final_json(grammar, s, b) for s in section["sizes"] for b in section["budgets"]]
 
 
+def targets(section: dict, grammars: list[str]) -> list[str]:
+    return [path for grammar in grammars for path in final_jsons(section, grammar)]
+
+
 def spec_json(section: dict, grammar: str, size: str, budget: int) -> str:
     """The rule's only param: all that determines the trained model, as canonical JSON."""
     spec = run_spec(section, size, budget, labels={"grammar": grammar})
@@ -33,7 +39,8 @@ def spec_json(section: dict, grammar: str, size: str, budget: int) -> str:
 
 
 def options_json(section: dict) -> str:
-    """Run options (checkpoint cadence, logging, ...): passed outside params, so no retrain."""
+    """Run options (checkpoint cadence, logging, ...). The rule passes them as a resource, not a
+    param: Snakemake reruns jobs whose params change, and these never change the result."""
     return json.dumps(section.get("run", {}), sort_keys=True, separators=(",", ":"))
 
 
@@ -56,3 +63,19 @@ def resources(section: dict, size: str, budget: int, val_path: str | Path) -> di
     rc = resource_config(section)
     cfg = ladder(section)[size].model(*corpus_shape(val_path, rc))
     return plan(cfg, budget, size_hyper(section, size), rc)
+
+
+def resource(
+    section: dict, name: str, val_path: Callable[[str], str]
+) -> Callable[[Any], int | str]:
+    """A Snakemake resource callable: one field of ``resources`` for the job's wildcards."""
+
+    def get(wildcards: Any) -> int | str:
+        if name == "train_options":
+            return options_json(section)
+        planned = resources(
+            section, wildcards.size, int(wildcards.budget), val_path(wildcards.grammar)
+        )
+        return planned[name]
+
+    return get
