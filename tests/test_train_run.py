@@ -143,6 +143,14 @@ def test_small_grid_trains_and_scales(grid, corpus):
 
 
 @pytest.mark.slow
+def test_a_finished_run_is_not_retrained(grid, corpus):
+    final = grid["root"] / "small" / "32768" / "final.json"
+    before = final.stat().st_mtime_ns
+    again = run(corpus, final.parent, budget=32768, labels={"size": "small"})
+    assert again == json.loads(final.read_text()) and final.stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
 def test_evaluate_reloads_the_final_weights(grid, corpus):
     r = grid["large", 32768]
     again = evaluate(grid["root"] / "large" / "32768", corpus["val"], sequences=32, device="cpu")

@@ -17,6 +17,7 @@ import json
 import math
 import platform
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -64,7 +65,9 @@ class StopSignals:
 
     def __init__(self) -> None:
         self.received = 0
-        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():  # only it may set handlers
+            self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
 
     def _handle(self, signum: int, frame: object) -> None:
         self.received = self.received or signum
@@ -304,7 +307,7 @@ class Trainer:
         targets = len(order.batch(step)) * (tokens.size(1) - 1)
         micro = self.options.micro_batch or tokens.size(0)
         chunks = range(0, tokens.size(0), micro)
-        local = 0.0
+        local = torch.zeros((), device=self.d.device)
         for i, start in enumerate(chunks):
             if self.d.distributed:
                 self.model.set_requires_gradient_sync(i == len(chunks) - 1)
@@ -313,10 +316,10 @@ class Trainer:
                 loss_sum = loss_sum * float("nan")
             # FSDP averages gradients over ranks, hence * world: the result is d(global mean).
             (loss_sum * (self.d.world / targets)).backward()
-            local += loss_sum.item()
+            local += loss_sum.detach()
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), h.grad_clip or math.inf)
         norm = float(norm.full_tensor() if isinstance(norm, DTensor) else norm)
-        total, stop_votes = distributed.all_sum([local, float(self.stop.received)], self.d)
+        total, stop_votes = distributed.all_sum([local.item(), float(self.stop.received)], self.d)
         loss = total / targets
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise TrainingDiverged(
@@ -521,6 +524,29 @@ def make_plan(
     )
 
 
+def _previous_outcome(paths: RunPaths, config_hash: str, d: Dist) -> dict | None:
+    """A finished run of this config is returned as is; one that diverged is not retried.
+
+    Records of other configs are removed first, so a run that now dies leaves no final.json.
+    """
+    records = {p: atomic.read_json(p) for p in (paths.final, paths.diverged) if p.exists()}
+    distributed.barrier(d)  # every rank has read before rank 0 deletes
+    current = {p: r for p, r in records.items() if r.get("config_hash") == config_hash}
+    if d.is_main:
+        for path in set(records) - set(current):
+            path.unlink()
+    if paths.final in current:
+        print(f"{paths.final} already holds this config's result; not retraining", flush=True)
+        return current[paths.final]
+    if paths.diverged in current:
+        raise TrainingDiverged(
+            f"an earlier attempt with this exact config diverged "
+            f"({current[paths.diverged]['error']}); not retrying. Change the config, or delete "
+            f"{paths.diverged} to try again"
+        )
+    return None
+
+
 def train(
     train_paths: Sequence[str | Path],
     val_path: str | Path,
@@ -551,13 +577,9 @@ def train(
         paths.root.mkdir(parents=True, exist_ok=True)
         shards, val = TokenShards(list(train_paths)), TokenShards([val_path])
         plan = make_plan(shards, val, arch, budget, hyper, options, unique_tokens, d)
-        if paths.diverged.exists():
-            previous = atomic.read_json(paths.diverged)
-            if previous.get("config_hash") == plan.hash:
-                raise TrainingDiverged(
-                    f"an earlier attempt with this exact config diverged ({previous['error']}); "
-                    f"not retrying. Change the config, or delete {paths.diverged} to try again"
-                )
+        done = _previous_outcome(paths, plan.hash, d)
+        if done is not None:
+            return done
         grammar = shards.metas[0].get("grammar", {}).get("name")
         meta = {"grammar": grammar, "size": "custom", **(labels or {})}
         trainer = Trainer(plan, shards, val, paths, options, d, stop, meta)
