@@ -150,7 +150,7 @@ def main() -> None:
                     options=options,
                 )
             e2e = args.budget / (time.perf_counter() - t0)
-            steps = max(8, args.budget // (hyper.batch_size * 256) // 2)
+            steps = max(8, args.budget // (hyper.batch_size * 256))
             base = baseline(arch, shards, hyper.batch_size, hyper.lr, steps)
             n = count_parameters(arch.model(shards.vocab_size, shards.context))
             line = (
