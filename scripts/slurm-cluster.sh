@@ -16,8 +16,9 @@
 #
 # The machine is split into $DATALAWS_SLURM_NODES nodes (default 2), one slurmd each, so that
 # multi-node jobs (srun across nodes, torchrun rendezvous) really run. The first node is named
-# after the host, so the usual "first node of the allocation" rendezvous address resolves. Each
-# node offers two fake GPUs through gres (plain files: gres only needs paths that exist, and
+# after the host, so the usual "first node of the allocation" rendezvous address resolves. Every
+# node offers all the machine's cores ($DATALAWS_SLURM_CPUS_PER_NODE to change; the nodes share
+# them, task/none binds nothing) and an equal share of its memory. Each node offers two fake GPUs through gres (plain files: gres only needs paths that exist, and
 # /dev/tty* are missing in some containers). Two partitions span all nodes, default
 # $DATALAWS_SLURM_CPU_PARTITION and $DATALAWS_SLURM_GPU_PARTITION, so CPU/GPU routing is real.
 #
@@ -101,9 +102,9 @@ write_config() {
     local probe cpus mem i=0 node nodes_csv
     probe="$(slurmd -C | head -1)"
     [[ "$probe" =~ CPUs=([0-9]+).*RealMemory=([0-9]+) ]] || die "unexpected 'slurmd -C': $probe"
-    cpus=$((BASH_REMATCH[1] / NODES))
+    cpus="${DATALAWS_SLURM_CPUS_PER_NODE:-${BASH_REMATCH[1]}}"
     mem=$((BASH_REMATCH[2] / NODES))
-    ((cpus >= 1)) || die "$NODES nodes need at least $NODES CPUs; this machine has ${BASH_REMATCH[1]}"
+    [[ "$cpus" =~ ^[1-9][0-9]*$ ]] || die "DATALAWS_SLURM_CPUS_PER_NODE must be >= 1, got '$cpus'"
     nodes_csv="$(node_names | paste -sd, -)"
     mkdir -p "$DIR"/{etc,run,log,state,spool,munge,dev}
     chmod 700 "$DIR/munge"

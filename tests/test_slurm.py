@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import copy_workflow
 
 from datalaws import atomic
 
@@ -36,6 +38,13 @@ PROFILES = ("--profile", "profiles/slurm", "--profile", "profiles/slurm-ci")
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 FINISHED = re.compile(r"Finished jobid: (\d+) \(Rule: (\w+)\)")
 WORKFLOW_TIMEOUT_S = 420
+PREEMPT_STEPS = yaml.safe_load((MACHINERY / "config.yaml").read_text())["preempt_steps"]
+CI_CONFIG = REPO / "tests" / "slurm" / "config.yaml"
+PREEMPTED_RUN = ("t2", 131072)  # the multi-node run of tests/slurm/config.yaml
+LOCAL_CONFIGS = (
+    *("--configfile", "config/tiny.yaml"),
+    *("tests/slurm/config.yaml", "tests/slurm/local.yaml"),
+)
 
 
 def cluster(command: str) -> subprocess.CompletedProcess:
@@ -145,6 +154,7 @@ def machinery(slurm_env, tmp_path_factory):
         copy = shutil.copytree if item.is_dir() else shutil.copy2
         copy(item, root / item.name)
     started = time.monotonic()
+    timer = submit_timer_job(slurm_env, root / "timer")  # runs beside the workflow
     proc = start_snakemake(root, slurm_env, *PROFILES, "--configfile", "config.yaml")
     hit: dict[str, str] = {}
     while len(hit) < 2:
@@ -169,13 +179,38 @@ def machinery(slurm_env, tmp_path_factory):
     final_after_kill = (root / "results" / "preempt" / "kill" / "final.json").exists()
     proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30)
     assert proc.returncode == 0, proc_log(root)[-4000:]
+    timer["record"] = wait_until(
+        lambda: (
+            (r := job_record(slurm_env, timer["job"]))["JobState"]
+            not in ("PENDING", "RUNNING", "COMPLETING")
+            and r
+        ),
+        120,
+        "the time-limited job to end",
+    )
     return {
         "root": root,
         "log": proc_log(root),
         "preempted": hit,
         "final_after_kill": final_after_kill,
+        "timer": timer,
         "wall": time.monotonic() - started,
     }
+
+
+def submit_timer_job(env: dict, folder: Path) -> dict:
+    """A job with a 1-minute limit and --signal=URG@50 whose work would take 100 s: SLURM's
+    own timer must warn it, and it must checkpoint and stop before the limit."""
+    folder.mkdir()
+    state, out = folder / "state.json", folder / "out.json"
+    job = slurm(
+        env,
+        "sbatch", "--parsable", "-p", "ci_gpu", "--gpus=1", "-t", "1", "--signal=URG@50",
+        "-o", str(folder / "job.log"), "-D", str(folder),
+        "--wrap", f"srun -n1 python {MACHINERY / 'scripts' / 'resumable.py'} --steps 400"
+        f" --step-seconds 0.25 --state {state} --out {out}",
+    ).strip()  # fmt: skip
+    return {"job": job, "state": state, "out": out, "log": folder / "job.log"}
 
 
 def proc_log(root: Path) -> str:
@@ -241,7 +276,7 @@ def preempt_result(machinery, how: str) -> tuple[dict, dict, dict]:
     assert second["job"] != first["job"]  # a new sbatch submission, not a rerun in place
     ids = [ids for ids in submissions(machinery["log"]).values() if first["job"] in ids]
     assert ids == [[first["job"], second["job"]]]
-    assert second["stop"] == final["step"] == 60
+    assert second["stop"] == final["step"] == PREEMPT_STEPS
     assert not (machinery["root"] / "results" / "preempt" / how / "state.json").exists()
     return final, first, second
 
@@ -259,27 +294,173 @@ def test_killed_job_leaves_no_final_output_and_is_rerun(machinery, slurm_env):
     _, first, second = preempt_result(machinery, "kill")
     assert machinery["final_after_kill"] is False
     assert "stop" not in first  # it died without saving
-    assert second["start"] % 5 == 0 and 5 <= second["start"] < 60  # the last periodic save
+    assert second["start"] % 5 == 0 and 5 <= second["start"] < PREEMPT_STEPS  # last periodic save
     assert job_record(slurm_env, first["job"])["JobState"] in ("FAILED", "CANCELLED")
     assert job_record(slurm_env, second["job"])["JobState"] == "COMPLETED"
 
 
-def test_time_limit_warning_signal_reaches_the_job(slurm_env, tmp_path):
-    """--signal=URG@N: SLURM itself warns a job N seconds before its limit (here 1 minute)."""
-    state, out = tmp_path / "state.json", tmp_path / "out.json"
-    job = slurm(
-        slurm_env,
-        "sbatch", "--parsable", "-p", "ci_gpu", "--gpus=1", "-t", "1", "--signal=URG@50",
-        "-o", str(tmp_path / "job.log"), "-D", str(tmp_path),
-        "--wrap", f"srun -n1 python {MACHINERY / 'scripts' / 'resumable.py'} --steps 400"
-        f" --step-seconds 0.25 --state {state} --out {out}",
-    ).strip()  # fmt: skip
-    record = wait_until(
-        lambda: (r := job_record(slurm_env, job))["JobState"] not in ("PENDING", "RUNNING") and r,
-        90,
-        "the job to end",
-    )
+def test_time_limit_warning_signal_reaches_the_job(machinery):
+    """--signal=URG@N: SLURM itself warns a job N seconds before its limit."""
+    timer = machinery["timer"]
+    record = timer["record"]
     assert record["JobState"] == "FAILED" and record["ExitCode"] == "75:0", record
-    saved = atomic.read_json(state)
-    assert 0 < saved["attempts"][0]["stop"] < 400 and not out.exists()
-    assert f"signal {int(signal.SIGURG)}: checkpoint" in (tmp_path / "job.log").read_text()
+    saved = atomic.read_json(timer["state"])
+    assert 0 < saved["attempts"][0]["stop"] < 400 and not timer["out"].exists()
+    assert f"signal {int(signal.SIGURG)}: checkpoint" in timer["log"].read_text()
+
+
+# ---- the study's own DAG -------------------------------------------------------------------------
+
+
+def study_targets() -> tuple[str, list[str]]:
+    """The reduced study's grammar, and its gzip statistics and training runs as targets."""
+    ci = yaml.safe_load(CI_CONFIG.read_text())
+    (grammar,) = [g["name"] for g in ci["grammars"]]
+    runs = [
+        f"results/train/{grammar}/{size}/{budget}/final.json"
+        for size in ci["train"]["sizes"]
+        for budget in ci["train"]["budgets"]
+    ]
+    return grammar, [f"results/gzip/{grammar}.json", *runs]
+
+
+def study_copy(path: Path) -> Path:
+    root = copy_workflow(path)
+    (root / "tests" / "slurm").mkdir(parents=True)
+    for name in ("config.yaml", "local.yaml"):
+        shutil.copy2(REPO / "tests" / "slurm" / name, root / "tests" / "slurm" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def study(slurm_env, tmp_path_factory):
+    """The reduced study through `--profile profiles/slurm --profile profiles/slurm-ci`, with the
+    multi-node training run sent the warning signal mid-run; then the same runs on the local
+    profile, to compare with."""
+    grammar, targets = study_targets()
+    root = study_copy(tmp_path_factory.mktemp("slurm-study"))
+    local = study_copy(tmp_path_factory.mktemp("local-study"))
+    started = time.monotonic()
+    proc = start_snakemake(root, slurm_env, *targets, *PROFILES)
+    # The local run goes beside it: most of the SLURM run's wall time is scheduling latency.
+    local_proc = start_snakemake(
+        local, slurm_env, *targets, "--profile", "profiles/local", *LOCAL_CONFIGS
+    )
+    size, budget = PREEMPTED_RUN
+    run = root / "results" / "train" / grammar / size / str(budget)
+
+    def training_multinode():
+        job = running_job(root, slurm_env, "train", f"{grammar}_{size}_{budget}")
+        metrics = run / "metrics.jsonl"
+        return job if job and metrics.exists() and len(metrics.read_text().split()) >= 3 else None
+
+    preempted = wait_until(training_multinode, 300, "the multi-node run to train", proc)
+    slurm(slurm_env, "scancel", "--signal=URG", preempted)
+    wait_until(
+        lambda: (
+            slurm(slurm_env, "squeue", "-h", "-j", preempted, "-o", "%T").strip()
+            not in ("RUNNING", "COMPLETING")
+        ),
+        120,
+        "the signalled run to stop",
+        proc,
+    )
+    after_stop = {
+        "final": (run / "final.json").exists(),
+        "latest": atomic.read_json(run / "ckpt" / "latest.json")
+        if (run / "ckpt" / "latest.json").exists()
+        else None,
+        "preempted": (run / "preempted.json").exists(),
+    }
+    proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30)
+    log = proc_log(root)
+    assert proc.returncode == 0, log[-5000:]
+    slurm_wall = time.monotonic() - started
+
+    local_proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30)
+    assert local_proc.returncode == 0, proc_log(local)[-4000:]
+    return {
+        "root": root,
+        "local": local,
+        "log": log,
+        "grammar": grammar,
+        "targets": targets,
+        "preempted": preempted,
+        "after_stop": after_stop,
+        "slurm_wall": slurm_wall,
+    }
+
+
+def test_study_jobs_all_went_through_sbatch(study, slurm_env):
+    finished = dict(FINISHED.findall(study["log"]))
+    jobs = submissions(study["log"])
+    rules = sorted(rule for rule in finished.values() if rule != "all")
+    assert rules.count("train") == 4 and "data_gzip" in rules and "data_grammar" in rules
+    assert {job for job, rule in finished.items() if rule != "all"} == set(jobs)
+    for ids in jobs.values():
+        record = job_record(slurm_env, ids[-1])
+        assert record["JobState"] == "COMPLETED", record
+        wants_gpu = record["Comment"].startswith("rule_train_")
+        assert record["Partition"] == ("ci_gpu" if wants_gpu else "ci_cpu"), record
+        assert ("gres:gpu" in record.get("TresPerJob", "")) == wants_gpu, record
+
+
+def test_training_jobs_asked_for_gpus_by_placement(study, slurm_env):
+    expected = {  # (size, budget): (GPUs, nodes, world size)
+        ("t1", 65536): (1, 1, 1),
+        ("t1", 131072): (2, 1, 2),
+        ("t2", 65536): (2, 1, 2),
+        ("t2", 131072): (4, 2, 4),
+    }
+    for (size, budget), (gpus, nodes, world) in expected.items():
+        wildcards = f"{study['grammar']}_{size}_{budget}"
+        ids = [
+            slurm_id
+            for _, slurm_id, log in SUBMITTED.findall(study["log"])
+            if f"/rule_train/{wildcards}/" in log
+        ]
+        record = job_record(slurm_env, ids[-1])
+        assert record["TresPerJob"] == f"gres:gpu:{gpus}", (size, budget, record)
+        assert int(record["NumNodes"]) == nodes, (size, budget, record)
+        assert "--signal=URG@" in study["log"]  # the profile's warning reached the job
+        final = atomic.read_json(
+            study["root"] / f"results/train/{study['grammar']}/{size}/{budget}/final.json"
+        )
+        assert final["world_size"] == world, (size, budget)
+
+
+def test_preempted_study_run_checkpointed_resubmitted_and_resumed(study, slurm_env):
+    grammar, (size, budget) = study["grammar"], PREEMPTED_RUN
+    after = study["after_stop"]
+    assert after["final"] is False  # the stopped attempt left no final.json behind
+    assert after["preempted"] and after["latest"]["reason"] == "signal"
+    ids = [ids for ids in submissions(study["log"]).values() if study["preempted"] in ids]
+    assert len(ids) == 1 and len(ids[0]) == 2 and ids[0][0] == study["preempted"]
+    assert job_record(slurm_env, ids[0][0])["JobState"] == "FAILED"
+    assert job_record(slurm_env, ids[0][1])["JobState"] == "COMPLETED"
+    run = study["root"] / f"results/train/{grammar}/{size}/{budget}"
+    final = atomic.read_json(run / "final.json")
+    assert final["attempts"] == 2 and final["steps"] > after["latest"]["step"] > 0
+    log = (study["root"] / f"logs/train/{grammar}/{size}/{budget}.log").read_text()
+    assert f"resumed from {after['latest']['dir']}" in log
+
+
+def test_study_outputs_match_the_local_profile(study):
+    slurm_root, local_root = study["root"], study["local"]
+    data = [
+        p.relative_to(slurm_root)
+        for p in (slurm_root / "results").rglob("*")
+        if p.is_file() and p.relative_to(slurm_root).parts[1] in ("grammars", "corpus", "gzip")
+    ]
+    assert len(data) >= 6
+    for rel in data:
+        assert (slurm_root / rel).read_bytes() == (local_root / rel).read_bytes(), rel
+    for target in study["targets"][1:]:
+        on_slurm = atomic.read_json(slurm_root / target)
+        here = atomic.read_json(local_root / target)
+        assert here["world_size"] == 1
+        for key in ("config_hash", "n_params", "tokens", "flops_6nd", "steps"):
+            assert on_slurm[key] == here[key], (target, key)
+        # FSDP over 1, 2 or 4 ranks (and a resume) only reorders float sums
+        assert on_slurm["val_loss"] == pytest.approx(here["val_loss"], rel=1e-5), target
+        assert on_slurm["train_loss"] == pytest.approx(here["train_loss"], rel=1e-5), target
