@@ -69,28 +69,25 @@ def estimate_memory_bytes(cfg: ModelConfig, rows: int, world: int, bf16: bool) -
 
 def plan(cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig) -> dict:
     """Scheduler resources for one run (see the module docstring)."""
-    sequences = budget // cfg.context
-    flops = training_flops(cfg, sequences, cfg.context - 1)
+    flops = training_flops(cfg, budget // cfg.context, cfg.context - 1)
     bf16 = hyper.precision == "bf16" or (hyper.precision == "auto" and rc.accelerator == "gpu")
+    n_total = count_parameters(cfg)["total"]
     if rc.accelerator == "cpu":
-        procs, nodes, gpus = rc.cpu_ranks, 1, 0
-        rate = rc.cpu_flops * rc.cpu_ranks * rc.threads_per_rank
-        cpus = rc.cpu_ranks * rc.threads_per_rank
-        device_mem = 0
+        gpus, nodes, procs = 0, 1, rc.cpu_ranks
+        cpus = procs * rc.threads_per_rank
+        seconds = flops / (rc.cpu_flops * cpus)
+        device_bytes = 0
+        rows = -(-hyper.batch_size // procs)
+        host_bytes = procs * estimate_memory_bytes(cfg, rows, procs, bf16)
     else:
         gpus = _gpus_needed(cfg, flops, hyper, rc, bf16)
         nodes = -(-gpus // rc.gpus_per_node)
         procs = gpus // nodes
-        rate = gpus * rc.gpu_peak_flops * rc.assumed_mfu
         cpus = procs * rc.cpus_per_gpu
-        device_mem = estimate_memory_bytes(cfg, -(-hyper.batch_size // gpus), gpus, bf16)
-    world = procs * nodes
-    host_bytes = (
-        estimate_memory_bytes(cfg, -(-hyper.batch_size // world), world, bf16) * procs
-        if rc.accelerator == "cpu"
-        else 16 * count_parameters(cfg)["total"] / nodes  # checkpoint staging on the host
-    )
-    runtime = rc.startup_min + rc.runtime_safety * flops / rate / 60
+        seconds = flops / (gpus * rc.gpu_peak_flops * rc.assumed_mfu)
+        device_bytes = estimate_memory_bytes(cfg, -(-hyper.batch_size // gpus), gpus, bf16)
+        host_bytes = procs * 16 * n_total / gpus  # each rank stages its checkpoint shard
+    runtime = rc.startup_min + rc.runtime_safety * seconds / 60
     return {
         "gpu": gpus,
         "nodes": nodes,
@@ -101,7 +98,7 @@ def plan(cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig) 
         "runtime": max(math.ceil(runtime), int(rc.min_runtime_min)),
         "launcher": launcher_name(nodes, procs),
         "flops": flops,
-        "device_mem_gb": round(device_mem / GiB, 3),
+        "device_mem_gb": round(device_bytes / GiB, 3),
     }
 
 

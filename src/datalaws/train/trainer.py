@@ -201,6 +201,8 @@ def _check_inputs(
 
 
 class Trainer:
+    """The model, optimizer and loop state of one run on one rank (every rank holds one)."""
+
     def __init__(
         self,
         plan: Plan,
@@ -347,81 +349,81 @@ class Trainer:
     # ---- the loop ------------------------------------------------------------------------------
 
     def fit(self) -> dict:
-        plan, options, state = self.plan, self.options, self.state
-        steps, tokens_per_doc = plan.order.steps, plan.model.context
-        progress = Progress(
-            steps, state["step"], options.progress, options.log_every_s, self.d.is_main
+        """Step to the end of the budget, validating, logging and checkpointing on the way."""
+        state, steps = self.state, self.plan.order.steps
+        self.progress = Progress(
+            steps, state["step"], self.options.progress, self.options.log_every_s, self.d.is_main
         )
-        self.progress = progress
-        metrics = open(self.paths.metrics, "a") if self.d.is_main else None  # noqa: SIM115
+        # Rank 0 appends one JSON line per step and per validation.
+        self.metrics = open(self.paths.metrics, "a") if self.d.is_main else None  # noqa: SIM115
         try:
             while state["step"] < steps:
-                step = state["step"]
                 t0 = time.perf_counter()
-                loss, lr = self.train_step(step)
-                dt = time.perf_counter() - t0
-                state["step"] = step + 1
-                state["losses"].append(loss)
-                state["train_time_s"] += dt
-                seen = min(state["step"] * plan.hyper.batch_size, plan.order.n_seen)
-                tok_s = len(plan.order.batch(step)) * tokens_per_doc / dt
-                if metrics is not None:
-                    metrics.write(
-                        json.dumps(
-                            {
-                                "step": state["step"],
-                                "tokens": seen * tokens_per_doc,
-                                "lr": lr,
-                                "train_loss": loss,
-                                "tokens_per_s": tok_s,
-                            }
-                        )
-                        + "\n"
-                    )
-                if state["step"] in plan.eval_steps:
-                    val_loss = self.evaluate(self.val, plan.val_sequences)
-                    state["val_curve"].append([seen * tokens_per_doc, val_loss])
-                    progress.message(f"step {state['step']}: val_loss {val_loss:.4f}")
-                    if metrics is not None:
-                        metrics.write(
-                            json.dumps(
-                                {
-                                    "step": state["step"],
-                                    "tokens": seen * tokens_per_doc,
-                                    "val_loss": val_loss,
-                                }
-                            )
-                            + "\n"
-                        )
-                progress.update(step, loss, lr, tok_s)
-                if metrics is not None:
-                    metrics.flush()
-                state["wall_time_s"] += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                if self.stop.received and state["step"] < steps:
-                    self.save("signal")
-                    if self.d.is_main:
-                        atomic.write_json(
-                            self.paths.preempted,
-                            {"step": state["step"], "signal": self.stop.received},
-                        )
-                    raise Preempted(state["step"], self.stop.received)
-                every = options.checkpoint_every
-                if every and state["step"] % every == 0 and state["step"] < steps:
-                    self.save("periodic")
+                loss, lr = self.train_step(state["step"])
+                self._record_step(loss, lr, time.perf_counter() - t0)
+                if state["step"] in self.plan.eval_steps:
+                    self._validate()
+                if self.metrics is not None:
+                    self.metrics.flush()
+                self._checkpoint_or_stop()
                 state["wall_time_s"] += time.perf_counter() - t0
         except TrainingDiverged as err:
             if self.d.is_main:
-                atomic.write_json(
-                    self.paths.diverged,
-                    {"config_hash": plan.hash, "step": state["step"], "error": str(err)},
-                )
+                record = {"config_hash": self.plan.hash, "step": state["step"], "error": str(err)}
+                atomic.write_json(self.paths.diverged, record)
             raise
         finally:
-            progress.close()
-            if metrics is not None:
-                metrics.close()
+            self.progress.close()
+            if self.metrics is not None:
+                self.metrics.close()
         return self.finish()
+
+    def _tokens_seen(self) -> int:
+        docs = min(self.state["step"] * self.plan.hyper.batch_size, self.plan.order.n_seen)
+        return docs * self.plan.model.context
+
+    def _log(self, record: dict) -> None:
+        if self.metrics is not None:
+            self.metrics.write(json.dumps(record) + "\n")
+
+    def _record_step(self, loss: float, lr: float, seconds: float) -> None:
+        state = self.state
+        step = state["step"]
+        state["step"] = step + 1
+        state["losses"].append(loss)
+        state["train_time_s"] += seconds
+        tok_s = len(self.plan.order.batch(step)) * self.plan.model.context / seconds
+        self._log(
+            {
+                "step": step + 1,
+                "tokens": self._tokens_seen(),
+                "lr": lr,
+                "train_loss": loss,
+                "tokens_per_s": tok_s,
+            }
+        )
+        self.progress.update(step, loss, lr, tok_s)
+
+    def _validate(self) -> None:
+        val_loss = self.evaluate(self.val, self.plan.val_sequences)
+        self.state["val_curve"].append([self._tokens_seen(), val_loss])
+        self._log({"step": self.state["step"], "tokens": self._tokens_seen(), "val_loss": val_loss})
+        self.progress.message(f"step {self.state['step']}: val_loss {val_loss:.4f}")
+
+    def _checkpoint_or_stop(self) -> None:
+        """Periodic checkpoints; after a stop signal, a checkpoint and then ``Preempted``."""
+        step, every = self.state["step"], self.options.checkpoint_every
+        if step == self.plan.order.steps:
+            return  # finishing: the final weights are saved next
+        if self.stop.received:
+            self.save("signal")
+            if self.d.is_main:
+                atomic.write_json(
+                    self.paths.preempted, {"step": step, "signal": self.stop.received}
+                )
+            raise Preempted(step, self.stop.received)
+        if every and step % every == 0:
+            self.save("periodic")
 
     def finish(self) -> dict:
         """Final weights first, then the summary; ``final.json`` is written last, atomically."""
