@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -288,12 +289,20 @@ def test_preempted_two_rank_run_resumes_to_the_same_result(two_ranks, corpus, tm
     assert not (out / "ckpt" / "latest.json").exists() and (out / "ckpt" / "final").is_dir()
 
 
+def test_bf16_autocast_trains_like_fp32(corpus, tmp_path):
+    fp32 = run(corpus, tmp_path / "fp32", budget=16384)
+    bf16 = run(corpus, tmp_path / "bf16", budget=16384, hyper=replace(HYPER, precision="bf16"))
+    assert (fp32["dtype"], bf16["dtype"]) == ("float32", "bfloat16")
+    assert bf16["config_hash"] != fp32["config_hash"]
+    assert bf16["val_loss"] == pytest.approx(fp32["val_loss"], abs=0.02)
+
+
 # ---- faults and bad inputs ---------------------------------------------------------------------
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(corpus, tmp_path):
     options = RunOptions(device="cpu", threads=1, checkpoint_every=2, progress="off")
-    bad = HyperParams(**{**HYPER.__dict__, "inject_nan_step": 5})
+    bad = replace(HYPER, inject_nan_step=5)
     with pytest.raises(TrainingDiverged, match="step 5: loss nan"):
         run(corpus, tmp_path, hyper=bad, options=options)
     assert json.loads((tmp_path / "ckpt" / "latest.json").read_text())["step"] == 4
