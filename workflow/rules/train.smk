@@ -1,4 +1,4 @@
-# Training stage: one FSDP job per (grammar, size, budget) -> results/train/{grammar}/{size}/{budget}/.
+# Training: one FSDP job per (grammar, size, budget) -> results/train/{grammar}/{size}/{budget}/
 # Only final.json is a declared output. metrics.jsonl and ckpt/ live beside it undeclared, because
 # Snakemake deletes a failed job's declared outputs before the retry: the checkpoint has to survive
 # a preempted attempt (exit 75 after SIGTERM/SIGUSR1) so that the retry resumes from it.
