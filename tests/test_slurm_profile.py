@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -74,3 +76,51 @@ def test_ci_overlay_replaces_only_the_partitions(machinery):
     for job, line in user.items():
         renamed = line.replace("-p cpu ", "-p ci_cpu ").replace("-p gpu ", "-p ci_gpu ")
         assert ci[job] == renamed
+
+
+def paper_training_targets(root: Path) -> list[str]:
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    assert "train" in config, "config/config.yaml has no train section yet"
+    train = config["train"]
+    return [
+        f"results/train/{g['name']}/{size}/{budget}/final.json"
+        for g in config["grammars"]
+        for size in train["sizes"]
+        for budget in train["budgets"]
+    ]
+
+
+def test_paper_dry_run_lists_every_training_job(tmp_path):
+    """`snakemake --profile profiles/slurm -n` at paper scale: each training run with its GPUs,
+    nodes and time limit, and the sbatch flags they become."""
+    root = copy_workflow(tmp_path)
+    targets = paper_training_targets(root)
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    env.pop("SLURM_CONF", None)
+    dry = subprocess.run(
+        [str(VENV_BIN / "snakemake"), "--profile", "profiles/slurm", "-n", *targets],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    blocks = re.findall(r"^rule train:\n((?:    .*\n)+)", dry.stdout + dry.stderr, flags=re.M)
+    assert len(blocks) == len(targets)
+    for block in blocks:
+        resources = re.search(r"resources: (.*)", block).group(1)
+        assert re.search(r"\bgpu=[1-9]\d*", resources), resources
+        assert re.search(r"\bnodes=[1-9]\d*", resources), resources
+        assert re.search(r"\bruntime=[1-9]\d*", resources), resources
+
+    jobs = flags(preview(root, "--profile", "profiles/slurm", *targets, "--rules", "train"))
+    assert len(jobs) == len(targets)
+    lead = int(re.search(r"URG@(\d+)", (root / "profiles/slurm/config.yaml").read_text())[1])
+    for job, line in jobs.items():
+        assert line.startswith("-p gpu "), (job, line)
+        assert re.search(r"--gpus=[1-9]\d*$", line) and "--nodes=" in line, (job, line)
+        assert f"--signal=URG@{lead}" in line, (job, line)
+        limit_s = 60 * int(re.search(r"-t (\d+)", line)[1])
+        # SLURM may warn up to a minute early; a lead near the limit would stop a run at once
+        assert limit_s >= 2 * (lead + 60), (job, line)

@@ -63,7 +63,7 @@ def parse_jobs(dry_run: str) -> list[dict]:
                 "rule": match.group(2),
                 # localrules run beside Snakemake; rules without outputs (targets) need no job
                 "local": bool(match.group(1)) or "output" not in fields,
-                "wildcards": fields.get("wildcards", ""),
+                "wildcards": fields.get("wildcards", "").replace(", ", ","),
                 "threads": int(fields.get("threads", 1)),
                 "resources": resources,
             }
