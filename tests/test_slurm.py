@@ -100,7 +100,7 @@ def submissions(log: str) -> dict[str, list[str]]:
 def start_snakemake(root: Path, env: dict, *args: str) -> subprocess.Popen:
     """Snakemake under `timeout -s INT`: a hung status loop becomes a failure, not a hang."""
     log = (root / "snakemake.log").open("w")
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         ["timeout", "-s", "INT", str(WORKFLOW_TIMEOUT_S), str(VENV_BIN / "snakemake"), *args],
         cwd=root,
         env=env,
@@ -108,16 +108,26 @@ def start_snakemake(root: Path, env: dict, *args: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return proc
 
 
-def wait_until(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
+def wait_until(
+    predicate,
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen | None = None,
+    root: Path | None = None,
+):
+    """Poll ``predicate`` until it returns something true; fail with Snakemake's log if the
+    workflow (``proc``, running in ``root``) ends first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            pytest.fail(f"snakemake exited ({proc.returncode}) while waiting for {what}")
+            log = failure_summary(proc_log(root)) if root else ""
+            pytest.fail(f"snakemake exited ({proc.returncode}) while waiting for {what}:\n{log}")
         time.sleep(0.3)
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
@@ -175,6 +185,7 @@ def machinery(slurm_env, tmp_path_factory):
         60,
         "the killed job to end",
         proc,
+        root,
     )
     final_after_kill = (root / "results" / "preempt" / "kill" / "final.json").exists()
     proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30)
@@ -215,6 +226,12 @@ def submit_timer_job(env: dict, folder: Path) -> dict:
 
 def proc_log(root: Path) -> str:
     return (root / "snakemake.log").read_text()
+
+
+def failure_summary(log: str) -> str:
+    """Snakemake's error lines, then the end of its log."""
+    errors = [line for line in log.splitlines() if "Error" in line or "error:" in line]
+    return "\n".join(errors[:20]) + "\n...\n" + log[-2000:]
 
 
 def test_cluster_up_is_idempotent(slurm_env):
@@ -354,7 +371,7 @@ def study(slurm_env, tmp_path_factory):
         metrics = run / "metrics.jsonl"
         return job if job and metrics.exists() and len(metrics.read_text().split()) >= 3 else None
 
-    preempted = wait_until(training_multinode, 300, "the multi-node run to train", proc)
+    preempted = wait_until(training_multinode, 300, "the multi-node run to train", proc, root)
     slurm(slurm_env, "scancel", "--signal=URG", preempted)
     wait_until(
         lambda: (
@@ -364,6 +381,7 @@ def study(slurm_env, tmp_path_factory):
         120,
         "the signalled run to stop",
         proc,
+        root,
     )
     after_stop = {
         "final": (run / "final.json").exists(),
