@@ -1,20 +1,40 @@
-# Data-dependent neural scaling laws: grammar -> corpus -> gzip -> training grid -> laws -> report.
-# Run `snakemake --profile profiles/local` for the tiny CPU study, `--profile profiles/slurm` on a
-# cluster, `-n` to see the DAG. Stages live in workflow/rules/, logic in the datalaws package.
+# Data-dependent neural scaling laws: grammar -> corpus -> gzip -> training grid -> laws -> report,
+# plus the theory arm (PLRF phases). Run `snakemake --profile profiles/local` for the tiny CPU
+# study, `--profile profiles/slurm` on a cluster, `-n` to see the DAG. Stages live in
+# workflow/rules/, logic in the datalaws package.
 
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/laws.smk"
+include: "workflow/rules/plrf.smk"
 
 
 rule all:
     input:
         data_targets(),
+        train_targets(),
+        laws_targets(),
+        plrf_targets(),
     default_target: True
 
 
 rule data_all:
     input:
         data_targets(),
+
+
+rule train_all:
+    input:
+        train_targets(),
+
+
+rule laws_all:
+    input:
+        laws_targets(),
