@@ -208,7 +208,7 @@ def test_launch_commands_follow_the_resources():
     assert multi[:4] == ["srun", "--nodes=3", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]
     script = multi[-1]
     assert "--nnodes=$SLURM_NNODES" in script and "--nproc_per_node=4" in script
-    assert "--rdzv_backend=c10d --rdzv_endpoint=$head:29500" in script
+    assert "--rdzv_backend=c10d --rdzv_endpoint=$head:$((20000 + SLURM_JOB_ID % 20000))" in script
     assert script.endswith("--spec '{\"a\": 1}'")
 
 

@@ -17,11 +17,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from nltk.grammar import PCFG, Nonterminal, ProbabilisticProduction
 
 from datalaws import atomic
+
+if TYPE_CHECKING:
+    from nltk.grammar import PCFG
 
 START = "S"
 SEPARATOR = 0
@@ -98,7 +101,14 @@ class Grammar:
         return float(self.expected_lengths().mean())
 
     def to_nltk(self) -> PCFG:
-        """The same grammar as an NLTK ``PCFG``, with start production ``S -> N_i`` at 1/k."""
+        """The same grammar as an NLTK ``PCFG``, with start production ``S -> N_i`` at 1/k.
+
+        NLTK checks that every left-hand side's probabilities sum to one, so building it is also
+        the grammar's validation. (Imported here: NLTK takes over a second to import, which every
+        corpus-sampling job would otherwise pay without using it.)
+        """
+        from nltk.grammar import PCFG, Nonterminal, ProbabilisticProduction
+
         k = self.spec.nonterminals
         nts = [Nonterminal(f"N{i}") for i in range(k)]
         start = Nonterminal(START)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from nltk.grammar import Nonterminal
 
 from datalaws.grammar import SEPARATOR, Grammar
 
@@ -166,6 +165,9 @@ class NaiveSampler:
     """Recursive expansion over the NLTK ``PCFG``: the reference the compiled sampler must match."""
 
     def __init__(self, grammar: Grammar) -> None:
+        from nltk.grammar import Nonterminal
+
+        self._nonterminal = Nonterminal
         self.pcfg = grammar.to_nltk()
         self._options = {}
         self._index = {}
@@ -193,7 +195,7 @@ class NaiveSampler:
         if counts is not None:
             counts[self._index[production]] += 1
         for s in production.rhs():
-            if isinstance(s, Nonterminal):
+            if isinstance(s, self._nonterminal):
                 self._expand(s, rng, out, counts)
             else:
                 out.append(int(s))

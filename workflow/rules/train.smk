@@ -35,13 +35,13 @@ rule train:
     resources:
         gpu=train_resource("gpu"),
         nodes=train_resource("nodes"),
-        tasks=train_resource("tasks"),
+        tasks=lambda wc: train_resource("nodes")(wc) if train_resource("nodes")(wc) > 1 else None,
+        mpi=lambda wc: "srun" if train_resource("nodes")(wc) > 1 else None,
         cpus_per_task=train_resource("cpus_per_task"),
         procs_per_node=train_resource("procs_per_node"),
         mem_mb=train_resource("mem_mb"),
         runtime=train_resource("runtime"),
         train_options=train_resource("train_options"),
-    retries: config["train"]["retries"]
     log:
         "logs/train/{grammar}/{size}/{budget}.log",
     benchmark:

@@ -16,12 +16,14 @@ from datalaws.grammar import GrammarSpec, load_grammar, random_grammar, save_gra
 def _grammar(args: argparse.Namespace) -> int:
     spec = GrammarSpec(args.nonterminals, args.terminals, args.max_options, args.max_length)
     grammar = random_grammar(spec, args.seed, args.max_redraws, args.max_radius)
+    pcfg = grammar.to_nltk()
     save_grammar(grammar, args.output)
     print(
         json.dumps(
             {
                 "output": args.output,
                 "attempt": grammar.attempt,
+                "nltk_productions": len(pcfg.productions()),
                 "spectral_radius": round(grammar.spectral_radius(), 4),
                 "expected_sentence_length": round(grammar.expected_sentence_length(), 3),
             }

@@ -154,8 +154,6 @@ def cmd_launch(args: argparse.Namespace) -> int:
     threads = args.cpus // args.procs_per_node if args.cpus else 0
     if threads:
         worker += ["--threads", str(threads)]
-    if args.gpus:
-        worker += ["--device", "cuda"]
     if launch.launcher_name(args.nodes, args.procs_per_node) == "local":
         # One process needs no supervisor: train here and save a process start (and its imports).
         parser = argparse.ArgumentParser(prog="datalaws train")

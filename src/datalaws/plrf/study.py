@@ -16,7 +16,6 @@ from datalaws.plrf import deterministic as det
 from datalaws.plrf import theory
 from datalaws.plrf.model import PLRF
 from datalaws.plrf.resolvent import AsymptoticSpectrum
-from datalaws.plrf.sgd import simulate
 from datalaws.plrf.spectrum import ExactSpectrum
 
 GRID_FORMAT = "datalaws-plrf-grid-v1"
@@ -188,6 +187,8 @@ def validation(
 ) -> dict:
     """Mean of ``runs`` SGD runs on one W against the exact deterministic equivalent for that W
     (and the W-free one), at log-spaced steps; z = (mean - DE) / standard error."""
+    from datalaws.plrf.sgd import simulate  # torch, only where SGD runs
+
     problem = PLRF.with_ratio(alpha, beta, d, v_ratio)
     gamma = problem.step(step_scale)
     record = np.unique(np.concatenate([[0], np.geomspace(1, max_steps, points).round()]))

@@ -42,7 +42,7 @@ def launch_command(
     procs_per_node: int,
     worker_args: list[str],
     python: str = sys.executable,
-    port: int = 29500,
+    port: int | None = None,
 ) -> list[str]:
     """The command line that runs ``datalaws train worker_args`` on the given resources."""
     kind = launcher_name(nodes, procs_per_node)
@@ -59,10 +59,13 @@ def launch_command(
             WORKER_MODULE,
             *worker_args,
         ]
+    # Two multi-node jobs may share a head node: derive the rendezvous port from the job id.
+    rdzv_port = port if port is not None else "$((20000 + SLURM_JOB_ID % 20000))"
     per_node = (
         'head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1); '
         f"exec {shlex.quote(python)} -m torch.distributed.run --nnodes=$SLURM_NNODES "
-        f"--nproc_per_node={procs_per_node} --rdzv_backend=c10d --rdzv_endpoint=$head:{port} "
+        f"--nproc_per_node={procs_per_node} --rdzv_backend=c10d "
+        f"--rdzv_endpoint=$head:{rdzv_port} "
         f"--rdzv_id=$SLURM_JOB_ID -m {WORKER_MODULE} {shlex.join(worker_args)}"
     )
     srun = ["srun", f"--nodes={nodes}", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]

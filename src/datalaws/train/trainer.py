@@ -41,7 +41,7 @@ from datalaws.train.model import ModelConfig, Transformer, count_parameters
 from datalaws.train.progress import Progress
 from datalaws.train.resources import estimate_memory_bytes
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGURG)
 
 
 class TrainInputError(ValueError):
@@ -216,6 +216,7 @@ class Trainer:
     ) -> None:
         self.plan, self.val, self.paths, self.options, self.d = plan, val, paths, options, d
         self.stop, self.meta = stop, meta
+        self.stop_agreed = False
         self.batches = Batches(shards, plan.order, d.rank, d.world)
         torch.manual_seed(plan.hyper.seed)
         with torch.device(d.device):
@@ -330,7 +331,10 @@ class Trainer:
             )
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        if stop_votes and not self.stop.received:
+        # Every rank acts on the vote, never on its own flag: a signal that lands after the
+        # all-reduce must not make one rank save alone while the others run the next step.
+        self.stop_agreed = stop_votes > 0
+        if self.stop_agreed and not self.stop.received:
             self.stop.received = signal.SIGTERM  # another rank was signalled
         return loss, lr
 
@@ -415,7 +419,7 @@ class Trainer:
         step, every = self.state["step"], self.options.checkpoint_every
         if step == self.plan.order.steps:
             return  # finishing: the final weights are saved next
-        if self.stop.received:
+        if self.stop_agreed:
             self.save("signal")
             if self.d.is_main:
                 atomic.write_json(
