@@ -10,12 +10,13 @@ from datalaws.laws.bootstrap import (
     bootstrap_fit,
     law_resamples,
     percentile_interval,
+    resample_weights,
     stratified_weights,
 )
 from datalaws.laws.chinchilla import CHINCHILLA_LAW, Law, fit, init_grid, log_loss, to_natural
 from datalaws.laws.frontier import allocation, exponents
 from datalaws.laws.lawfile import check_positive
-from datalaws.laws.objective import RunData
+from datalaws.laws.objective import NEGATIVE_EXPONENT_PENALTY, RunData
 from datalaws.laws.optim import minimize_batched
 from datalaws.laws.synthetic import DEFAULT_LAW, make_runs
 
@@ -30,7 +31,10 @@ def reference_objective(theta, log_n, log_d, log_l, h, weights, delta=1e-3):
             np.logaddexp(q[:, 0] - q[:, 3] * log_n, q[:, 1] - q[:, 4] * log_d), q[:, 2]
         )
         r = np.abs(log_l - pred)
-        out.append(np.sum(weights * np.where(r <= delta, 0.5 * r**2, delta * (r - delta / 2))))
+        huber = np.where(r <= delta, 0.5 * r**2, delta * (r - delta / 2))
+        negative = np.minimum(q[:, 3:5], 0.0)  # exponents below zero are penalised, per run
+        penalty = NEGATIVE_EXPONENT_PENALTY * (negative**2).sum(axis=1)
+        out.append(np.sum(weights * (huber + penalty)))
     return np.array(out)
 
 
@@ -47,7 +51,7 @@ def test_kernel_matches_numpy_reference_and_its_gradient(runs, n_par):
     theta = np.concatenate([DEFAULT_LAW.theta, np.zeros(n_par - 5)]) + rng.normal(
         0, 0.2, (6, n_par)
     )
-    weights = law_resamples(len(runs), 3, seed=1)
+    weights = law_resamples(runs.N, runs.D, 3, seed=1)
     rowmap = np.array([0, 1, 2, 0, 1, 2])
     f, g = data.evaluate(theta, weights, rowmap)
     ref = reference_objective(theta, data.log_n, data.log_d, data.log_l, h, weights[rowmap].T.T[0])
@@ -57,11 +61,15 @@ def test_kernel_matches_numpy_reference_and_its_gradient(runs, n_par):
         for k, r in enumerate(rowmap)
     ]
     np.testing.assert_allclose(f, ref_all, rtol=1e-12)
-    eps = 1e-6
+    # Central differences, the step growing with the value: rows with a negative exponent carry a
+    # large penalty, whose rounding error would swamp a small step.
+    eps = 1e-6 * np.sqrt(np.maximum(1.0, f))[:, None]
     for j in range(n_par):
-        step = np.zeros(n_par)
-        step[j] = eps
-        num = (data.evaluate(theta + step, weights, rowmap)[0] - f) / eps
+        step = np.zeros((1, n_par))
+        step[0, j] = 1.0
+        up = data.evaluate(theta + eps * step, weights, rowmap)[0]
+        down = data.evaluate(theta - eps * step, weights, rowmap)[0]
+        num = (up - down) / (2 * eps[:, 0])
         np.testing.assert_allclose(g[:, j], num, rtol=1e-3, atol=1e-7)
 
 
@@ -128,7 +136,7 @@ def test_bootstrap_is_seeded_and_intervals_cover_the_point(runs):
 
 
 def test_resample_weights_are_multiplicities():
-    w = law_resamples(50, 200, seed=0)
+    w = resample_weights(50, 200, np.random.default_rng(0))
     assert w.shape == (200, 50)
     np.testing.assert_array_equal(w.sum(axis=1), 50)
     assert 0.3 < (w == 0).mean() < 0.45  # about e^-1 of runs are left out of a resample
@@ -164,3 +172,24 @@ def test_lse_laws_stay_positive_and_underflow_is_refused():
     vanishing = np.array([-800.0, -800.0, -800.0, 0.5, 0.5])
     with pytest.raises(ValueError, match="non-positive"):
         check_positive(vanishing, [1e3, 1e6], [1e3, 1e6], "test law")
+
+
+def test_law_resamples_always_span_the_fitted_range():
+    n = np.repeat([1e4, 1e5, 1e6], 4)
+    d = np.tile([1e5, 1e6, 1e7, 1e8], 3)
+    w = law_resamples(n, d, 500, seed=3)
+    np.testing.assert_array_equal(w.sum(axis=1), 12)
+    for edge in (n == n.min(), n == n.max(), d == d.min(), d == d.max()):
+        assert (w[:, edge].sum(axis=1) > 0).all()
+    np.testing.assert_array_equal(w, law_resamples(n, d, 500, seed=3))
+
+
+def test_exponents_of_a_fit_to_flat_runs_are_never_negative():
+    """Runs at an entropy floor: noise alone must not yield a loss that rises with N or D."""
+    rng = np.random.default_rng(4)
+    n = np.repeat([3e3, 2e4, 7e4, 1.6e5], 4)
+    d = np.tile([6.5e4, 1.3e5, 2.6e5, 5.2e5], 4)
+    loss = 0.599 * np.exp(rng.normal(0, 1e-3, n.size))
+    full = fit(RunData(n, d, loss))
+    assert full.law.alpha >= 0 and full.law.beta >= 0
+    assert np.all(np.abs(full.law.loss(n, d) / loss - 1) < 0.01)

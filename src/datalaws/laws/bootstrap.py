@@ -38,9 +38,30 @@ def stratified_weights(
     return weights
 
 
-def law_resamples(n_runs: int, n_resamples: int, seed: int) -> np.ndarray:
-    """The resamples a law fit with this seed uses; approaches 1 and 2 reuse them, paired."""
-    return resample_weights(n_runs, n_resamples, np.random.default_rng(seed))
+def law_resamples(
+    n: np.ndarray, d: np.ndarray, n_resamples: int, seed: int, max_redraws: int = 1000
+) -> np.ndarray:
+    """The resamples a law fit with this seed uses; approaches 1 and 2 reuse them, paired.
+
+    A resample that drops every run at the smallest or largest N, or the smallest or largest D,
+    is redrawn: such a resample leaves the law free at an edge of the range it is reported on, and
+    on flat data (a grammar learnt to its floor) its fit predicts astronomically wrong losses
+    there. The bootstrap is thus conditional on spanning the fitted range, a small narrowing that
+    the coverage test (tests/test_laws_coverage.py) shows leaves the intervals calibrated.
+    """
+    n, d = np.asarray(n, float), np.asarray(d, float)
+    edges = [n == n.min(), n == n.max(), d == d.min(), d == d.max()]
+    rng = np.random.default_rng(seed)
+    weights = resample_weights(n.size, n_resamples, rng)
+    for _ in range(max_redraws):
+        bad = np.flatnonzero(np.any([weights[:, e].sum(axis=1) == 0 for e in edges], axis=0))
+        if bad.size == 0:
+            return weights
+        weights[bad] = resample_weights(n.size, bad.size, rng)
+    raise ValueError(
+        f"bootstrap: {bad.size} resamples still miss an edge of the N or D range after "
+        f"{max_redraws} redraws; the runs are too few to bootstrap"
+    )
 
 
 @dataclass(frozen=True)
@@ -89,11 +110,11 @@ def best_per_resample(
 
 
 def resample_starts(
-    full: FitResult, n_runs: int, n_resamples: int, seed: int, n_grid_starts: int = 4
+    full: FitResult, data: RunData, n_resamples: int, seed: int, n_grid_starts: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each resample's run multiplicities (R, n) and starts (R, S, 5): the full-data optima,
     then ``n_grid_starts`` points of the initialisation grid drawn for that resample."""
-    weights = law_resamples(n_runs, n_resamples, seed)
+    weights = law_resamples(np.exp(data.log_n), np.exp(data.log_d), n_resamples, seed)
     rng = np.random.default_rng([seed, 1])
     grid = init_grid()
     picks = rng.integers(0, len(grid), size=(n_resamples, n_grid_starts))
@@ -112,7 +133,7 @@ def bootstrap_fit(
     """Refit the law on ``n_resamples`` resamples of the runs (seeded, independent of chunking)."""
     if n_resamples < 1:
         raise ValueError(f"bootstrap: n_resamples must be at least 1, got {n_resamples}")
-    weights, starts = resample_starts(full, len(data), n_resamples, seed, n_grid_starts)
+    weights, starts = resample_starts(full, data, n_resamples, seed, n_grid_starts)
     theta, f, conv = best_per_resample(data, weights, starts)
     return Bootstrap(
         theta=theta, objective=f, converged=conv, starts_per_resample=starts.shape[1], seed=seed

@@ -129,12 +129,19 @@ def polish(theta: np.ndarray, data: RunData) -> tuple[np.ndarray, float]:
         f, g = data.evaluate(t[None, :])
         return float(f[0] * scale), g[0] * scale
 
+    # Exponents are bounded below by 0 here (the batched search only penalises negative ones).
+    bounds = [(None, None)] * 3 + [(0.0, None)] * 2 if theta.size == len(THETA) else None
+    start = np.array(theta, dtype=float)
+    if bounds:
+        start[3:5] = np.maximum(start[3:5], 0.0)
+    theta = start
     f0 = float(data.evaluate(theta[None, :])[0][0])
     res = minimize(
         fun,
-        theta,
+        start,
         jac=True,
         method="L-BFGS-B",
+        bounds=bounds,
         options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-10},
     )
     if np.isfinite(res.fun) and res.fun / scale < f0:

@@ -18,10 +18,15 @@ import numba
 import numpy as np
 
 HUBER_DELTA = 1e-3
+# Weight of the quadratic penalty on negative exponents (per run, per unit of multiplicity). Zero on
+# the feasible set alpha, beta >= 0, and large enough that a negative exponent of 1e-3 costs more
+# than any residual could gain: a law whose loss rises with N or D is never reported. It matters on
+# flat data (a grammar learnt to its entropy floor), where noise alone would pick a sign.
+NEGATIVE_EXPONENT_PENALTY = 1e4
 
 
 @numba.njit(cache=True)
-def _kernel(theta, rowmap, weights, h, log_n, log_d, log_l, delta):  # pragma: no cover - jitted
+def _kernel(theta, rowmap, weights, h, log_n, log_d, log_l, delta, penalty):  # pragma: no cover
     k_total, n_par = theta.shape
     n = log_n.shape[0]
     f = np.zeros(k_total)
@@ -63,6 +68,12 @@ def _kernel(theta, rowmap, weights, h, log_n, log_d, log_l, delta):  # pragma: n
             d_e = c * p3
             d_al = -d_a * log_n[i]
             d_be = -d_b * log_d[i]
+            if al < 0.0:
+                fs += w * penalty * al * al
+                d_al += 2.0 * w * penalty * al
+            if be < 0.0:
+                fs += w * penalty * be * be
+                d_be += 2.0 * w * penalty * be
             ga += d_a
             gb += d_b
             ge += d_e
@@ -130,4 +141,5 @@ class RunData:
             self.log_d,
             self.log_l,
             self.delta,
+            NEGATIVE_EXPONENT_PENALTY,
         )

@@ -49,7 +49,7 @@ def approaches(
     boot = law.record["bootstrap"]
     if law.record["n_runs"] != len(runs):
         raise ValueError(f"{law_json} was fitted on {law.record['n_runs']} runs, not {runs_csv}")
-    weights = law_resamples(len(runs), boot["n_resamples"], boot["seed"])
+    weights = law_resamples(runs["N"], runs["D"], boot["n_resamples"], boot["seed"])
     fr = law.record["frontier"]
     a3 = {"exponent": fr["n_opt_exponent"], "interval": fr["n_opt_exponent_interval"]}
     write_json(out_json, compare(runs, a3, weights, level=level, **options))
