@@ -70,15 +70,21 @@ def fit_law(
     d_range = [float(d.min()), float(d.max())]
     low = check_positive(full.law.theta, n_range, d_range, "fitted law")
     check_positive(boot.theta, n_range, d_range, "a bootstrap law")
-    nat_iv = percentile_interval(to_natural(boot.theta), level)
+    # Percentiles commute with exp, so intervals are taken on (a, b, e) and exponentiated: a term
+    # the runs cannot resolve (flat data) may have A or B beyond float range, written as null.
+    with np.errstate(over="ignore"):
+        nat_iv = to_natural(percentile_interval(boot.theta, level))
     exp_point = exponents(full.law.theta)[0]
     exp_iv = percentile_interval(exponents(boot.theta), level)
     return {
         "format": FORMAT,
         "form": FORM,
-        "params": full.law.natural(),
+        "params": {k: finite_or_none(v) for k, v in full.law.natural().items()},
         "log_params": {"a": full.law.a, "b": full.law.b, "e": full.law.e},
-        "intervals": {k: [float(nat_iv[0, i]), float(nat_iv[1, i])] for i, k in enumerate(NATURAL)},
+        "intervals": {
+            k: [finite_or_none(nat_iv[0, i]), finite_or_none(nat_iv[1, i])]
+            for i, k in enumerate(NATURAL)
+        },
         "ci_level": level,
         "objective": full.objective,
         "huber_delta": HUBER_DELTA,
@@ -126,14 +132,19 @@ def load_law(path: str | os.PathLike[str]) -> LawFile:
     return LawFile(law=law, samples=samples, level=float(record["ci_level"]), record=record)
 
 
+def _number(x: float | None) -> str:
+    """A parameter for display; null marks a value beyond float range (an unresolved term)."""
+    return "overflow" if x is None else f"{x:.4g}"
+
+
 def format_law(record: dict[str, Any]) -> str:
     """A law record as a small text table."""
     pct = round(100 * record["ci_level"])
     n_boot = record["bootstrap"]["n_resamples"]
     lines = [f"{'param':<8}{'estimate':>12}  {pct}% interval ({n_boot} resamples)"]
     for k, v in record["params"].items():
-        lo, hi = record["intervals"][k]
-        lines.append(f"{k:<8}{v:>12.4g}  [{lo:.4g}, {hi:.4g}]")
+        lo, hi = (_number(x) for x in record["intervals"][k])
+        lines.append(f"{k:<8}{_number(v):>12}  [{lo}, {hi}]")
     fr = record["frontier"]
     if fr["n_opt_exponent"] is None:
         lines.append("N_opt ~ C^a: undefined (alpha or beta <= 0)")
