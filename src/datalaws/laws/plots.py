@@ -53,6 +53,14 @@ def plain_log_y(ax: plt.Axes) -> None:
     ax.yaxis.set_minor_formatter(mticker.NullFormatter())
 
 
+def log_x_tokens(ax: plt.Axes) -> None:
+    """Log x axis for token counts, ticks at 1, 2, 5 x 10^k written as 100k, 200k, 1M."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(mticker.EngFormatter(sep=""))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+
+
 def panels(count: int, ncols: int = 3, size: tuple[float, float] = (4.2, 3.4)):
     """A grid of ``count`` panels; unused axes are hidden."""
     ncols = min(ncols, count)
@@ -121,7 +129,7 @@ def fig2_loss(
         for n, sub in part.groupby("N"):
             ax.plot(sub["D"], sub["loss"], "o", color=palette[n], ms=4)
             ax.plot(d_grid, laws[g].loss(n, d_grid), "-", color=palette[n], lw=1.2)
-        ax.set_xscale("log")
+        log_x_tokens(ax)
         plain_log_y(ax)
         ax.set_title(label(g, part["H"].iloc[0]))
         ax.set_xlabel("training tokens D")
@@ -189,7 +197,7 @@ def fig6_holdout(
         ax.plot(
             test["D"], test["loss"], "o", color="black", ms=5, label="held-out runs (largest N)"
         )
-        ax.set_xscale("log")
+        log_x_tokens(ax)
         plain_log_y(ax)
         ax.set_xlabel("training tokens D")
         ax.set_ylabel(LOSS_LABELS[loss_kind])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -15,7 +16,7 @@ from datalaws.laws.frontier import allocation
 from datalaws.laws.hlaw import HLawFile, at_h
 from datalaws.laws.hregress import lines_through
 from datalaws.laws.lawfile import LawFile
-from datalaws.laws.plots import grammar_colors, label, panels, plain_log_y, save, theme
+from datalaws.laws.plots import grammar_colors, label, panels, save, theme
 
 
 def fig3_frontiers(frontiers: pd.DataFrame, runs: pd.DataFrame, png: PathArg, pdf: PathArg) -> None:
@@ -53,6 +54,26 @@ def fig3_frontiers(frontiers: pd.DataFrame, runs: pd.DataFrame, png: PathArg, pd
     fig.suptitle("Compute-optimal frontiers per grammar (bands: 95% bootstrap intervals)")
     fig.tight_layout()
     save(fig, png, pdf)
+
+
+def _zoom_on_points(ax: plt.Axes, values: np.ndarray, log: bool) -> None:
+    """Frame the per-grammar estimates, not their intervals.
+
+    On a tiny grid an unresolved parameter can have an interval spanning dozens of decades; drawn
+    in full it flattens every estimate into one line. Bars that leave the frame are cut at its
+    edge, which still shows that they are wide. A and B span decades and go on a log axis.
+    """
+    values = values[np.isfinite(values)]
+    if log:
+        values = values[values > 0]
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(mticker.LogLocator(base=10, numticks=6))
+        if values.size:
+            ax.set_ylim(values.min() / 30, values.max() * 30)
+        return
+    if values.size:
+        span = max(values.max() - values.min(), 0.25 * max(abs(values.max()), 0.1))
+        ax.set_ylim(min(0.0, values.min() - 0.5 * span), values.max() + 0.8 * span)
 
 
 def fig4_params(
@@ -115,8 +136,7 @@ def fig4_params(
             fontsize=8,
             bbox={"fc": "white", "ec": "0.8", "alpha": 0.9},
         )
-        if key in ("A", "B") and np.all(ivs[:, 0, i] > 0):
-            plain_log_y(ax)
+        _zoom_on_points(ax, points[:, i], log=key in ("A", "B"))
         ax.set_title(titles[key])
         ax.set_xlabel("gzip compressibility H")
     legend_ax = axes[5]
