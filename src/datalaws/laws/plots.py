@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from datalaws.atomic import atomic_open
+from datalaws.figures import save_figure
 from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import Law
 
@@ -35,13 +35,6 @@ def grammar_colors(hs: Sequence[float]) -> list:
     palette = sns.color_palette("flare", len(hs))
     order = np.argsort(np.argsort(hs))
     return [palette[i] for i in order]
-
-
-def save(fig: plt.Figure, png: PathArg, pdf: PathArg) -> None:
-    for path, fmt in ((png, "png"), (pdf, "pdf")):
-        with atomic_open(path) as handle:
-            fig.savefig(handle, format=fmt, dpi=150, bbox_inches="tight")
-    plt.close(fig)
 
 
 def plain_log_y(ax: plt.Axes) -> None:
@@ -107,7 +100,7 @@ def fig1_gzip(names: Sequence[str], gzip_stats: Sequence[dict], png: PathArg, pd
     ax.set_xlabel(f"gzip compression ratio (compressed / raw bytes, {unit} sequences)")
     ax.set_ylabel("")
     ax.set_title("Compressibility of each grammar's data (lines: quartiles; H = median)")
-    save(fig, png, pdf)
+    save_figure(fig, png, pdf)
 
 
 def fig2_loss(
@@ -142,7 +135,7 @@ def fig2_loss(
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), title="model size")
     fig.suptitle("Final loss of each run (points) and the fitted Chinchilla law (lines)")
     fig.tight_layout()
-    save(fig, png, pdf)
+    save_figure(fig, png, pdf)
 
 
 def fig6_holdout(
@@ -219,4 +212,4 @@ def fig6_holdout(
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("Extrapolation to the largest model size, fitted without it")
     fig.tight_layout()
-    save(fig, png, pdf)
+    save_figure(fig, png, pdf)

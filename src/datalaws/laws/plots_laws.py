@@ -9,6 +9,7 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
+from datalaws.figures import save_figure
 from datalaws.laws import PathArg
 from datalaws.laws.bootstrap import percentile_interval
 from datalaws.laws.chinchilla import NATURAL, to_natural
@@ -16,7 +17,7 @@ from datalaws.laws.frontier import allocation
 from datalaws.laws.hlaw import HLawFile, at_h
 from datalaws.laws.hregress import lines_through
 from datalaws.laws.lawfile import LawFile
-from datalaws.laws.plots import grammar_colors, label, panels, save, theme
+from datalaws.laws.plots import grammar_colors, label, panels, theme
 
 
 def fig3_frontiers(frontiers: pd.DataFrame, runs: pd.DataFrame, png: PathArg, pdf: PathArg) -> None:
@@ -53,7 +54,7 @@ def fig3_frontiers(frontiers: pd.DataFrame, runs: pd.DataFrame, png: PathArg, pd
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("Compute-optimal frontiers per grammar (bands: 95% bootstrap intervals)")
     fig.tight_layout()
-    save(fig, png, pdf)
+    save_figure(fig, png, pdf)
 
 
 def _zoom_on_points(ax: plt.Axes, values: np.ndarray, log: bool) -> None:
@@ -149,7 +150,7 @@ def fig4_params(
     legend_ax.legend(handles=handles, loc="center", title="points: per-grammar fit, 95% interval")
     fig.suptitle("Law parameters against compressibility (bands: 95% bootstrap intervals)")
     fig.tight_layout()
-    save(fig, png, pdf)
+    save_figure(fig, png, pdf)
 
 
 def _line(res: dict, c: np.ndarray) -> np.ndarray | None:
@@ -241,4 +242,4 @@ def fig5_approaches(
     ax.legend(fontsize=8)
     fig.suptitle("Approaches 1, 2 and 3 on the same runs")
     fig.tight_layout()
-    save(fig, png, pdf)
+    save_figure(fig, png, pdf)

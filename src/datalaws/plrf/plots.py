@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib
 
@@ -14,17 +13,9 @@ import numpy as np
 import seaborn as sns
 from matplotlib.colors import LogNorm, TwoSlopeNorm
 
-from datalaws.atomic import atomic_open
+from datalaws.figures import save_figure
 from datalaws.plrf import theory
 from datalaws.plrf.compute_optimal import LossGrid, envelope, isoflop_optima
-
-
-def save_figure(fig: plt.Figure, png: str | os.PathLike[str]) -> None:
-    """Write ``png`` and the PDF beside it (no creation date, so reruns give equal bytes)."""
-    for path, meta in ((Path(png), {}), (Path(png).with_suffix(".pdf"), {"CreationDate": None})):
-        with atomic_open(path) as handle:
-            fig.savefig(handle, format=path.suffix[1:], dpi=150, bbox_inches="tight", metadata=meta)
-    plt.close(fig)
 
 
 def _fit_line(ax: plt.Axes, fit: dict, key: str, color: str, label: str) -> None:
