@@ -1,4 +1,5 @@
-"""Data-filtering commands: fit the repetition law per bucket, predict mixtures, check them."""
+"""Data-filtering commands: fit the repetition law per bucket, predict mixtures, check them; and
+the study that makes the runs (pool, scores, buckets, training per pool, collection)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 
 from datalaws import atomic
@@ -112,6 +114,181 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pool(args: argparse.Namespace) -> int:
+    from datalaws.grammar import load_grammar
+    from datalaws.qqt.pool import Corruption, PoolSpec, write_pool
+
+    spec = PoolSpec(
+        documents=args.documents,
+        reference_documents=args.reference_documents,
+        clean_documents=args.clean_documents,
+        context=args.context,
+        seed=args.seed,
+        corruption=Corruption(args.alpha, args.beta, args.max_rate),
+    )
+    out = {"pool": args.output, "reference": args.reference, "oracle": args.oracle}
+    if args.clean_documents:
+        if not args.clean:
+            raise ValueError("--clean: a path is required when --clean-documents > 0")
+        out["clean"] = args.clean
+    meta = write_pool(load_grammar(args.grammar), args.name, spec, out)
+    print(f"pool: {meta['n_sequences']} documents -> {args.output}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from datalaws.corpus import TokenShards
+    from datalaws.qqt.scoring import score_pool, scorer_report
+
+    pool = TokenShards([args.pool])
+    scores = score_pool(pool.read(np.arange(pool.n_sequences)), args.reference_run)
+    report = scorer_report(scores, pd.read_csv(args.oracle), args.fraction)
+    atomic.write_text(args.output, scores.to_csv(index=False))
+    atomic.write_json(args.report, report)
+    for name, entry in report["scorers"].items():
+        print(
+            f"{name:>15}: Spearman with the corruption rate {entry['spearman_with_rate']:+.3f}, "
+            f"mean rate of its best {args.fraction:g}: {entry['top_fraction_mean_rate']:.4f} "
+            f"(pool {report['pool_mean_rate']:.4f})"
+        )
+    return 0
+
+
+def _buckets(args: argparse.Namespace) -> int:
+    from datalaws.qqt.buckets import pools, write_pools
+
+    scores = pd.read_csv(args.scores)
+    if args.scorer not in scores.columns:
+        raise ValueError(f"--scorer: {args.scorer!r} is not a column of {args.scores}")
+    mixtures = [int(k) for k in _list(args.mixtures) or []]
+    score = scores[args.scorer].to_numpy()
+    members = pools(score, args.fraction, args.buckets, mixtures, args.seed)
+    paths = write_pools(args.pool, members, args.out_dir, args.seed)
+    summary = {"scorer": args.scorer, "fraction": args.fraction, "pools": {}}
+    oracle = pd.read_csv(args.oracle)["rate"].to_numpy() if args.oracle else None
+    for name, idx in members.items():
+        entry = {"path": paths[name], "documents": len(idx)}
+        if oracle is not None:
+            entry["oracle_mean_rate"] = float(oracle[idx].mean())
+        summary["pools"][name] = entry
+        rate = f"  mean oracle rate {entry['oracle_mean_rate']:.4f}" if oracle is not None else ""
+        print(f"{name:>10}: {len(idx)} documents{rate}")
+    atomic.write_json(args.report, summary)
+    return 0
+
+
+def _train_pool(args: argparse.Namespace) -> int:
+    from datalaws.qqt.study import train_pool
+
+    specs = json.loads(args.specs)
+    if not isinstance(specs, list) or not specs:
+        raise ValueError("--specs: a non-empty JSON list of training specs")
+    resources = {
+        "nodes": args.nodes,
+        "gpu": args.gpus,
+        "procs_per_node": args.procs_per_node,
+        "cpus_per_task": args.cpus,
+    }
+    return train_pool(
+        args.name, specs, args.pool, args.val, args.runs_dir, resources, args.options, args.output
+    )
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from datalaws.qqt.study import collect
+
+    table = collect(args.tables)
+    atomic.write_text(args.output, table.to_csv(index=False))
+    print(f"{len(table)} runs of {table['bucket'].nunique()} pools -> {args.output}")
+    return 0
+
+
+def _register_study(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pool",
+        help="unfiltered pool with per-document corruption, plus clean samples",
+        description="Sample documents from a grammar and overwrite a fraction r ~ Beta(alpha, "
+        "beta) (clipped to --max-rate) of each one's tokens with uniform random terminals. Also "
+        "writes a clean sample for the reference model, optionally a clean anchor sample, and "
+        "the oracle rates (CSV), which scorers never see.",
+    )
+    p.add_argument("grammar", help="grammar JSON (datalaws grammar)")
+    p.add_argument("--name", required=True, help="grammar name, recorded in the sidecars")
+    p.add_argument("--documents", type=int, required=True, help="documents in the pool")
+    p.add_argument("--reference-documents", type=int, required=True)
+    p.add_argument("--clean-documents", type=int, default=0, help="clean anchor documents")
+    p.add_argument("--context", type=int, default=256, help="tokens per document")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--alpha", type=float, default=0.7, help="Beta alpha of the rate (0.7)")
+    p.add_argument("--beta", type=float, default=2.5, help="Beta beta of the rate (2.5)")
+    p.add_argument("--max-rate", type=float, default=0.9, help="rates are clipped here (0.9)")
+    p.add_argument("-o", "--output", required=True, help="pool token file (.bin)")
+    p.add_argument("--reference", required=True, help="clean reference sample (.bin)")
+    p.add_argument("--clean", help="clean anchor sample (.bin)")
+    p.add_argument("--oracle", required=True, help="CSV of per-document corruption rates")
+    p.set_defaults(func=_pool)
+
+    p = sub.add_parser(
+        "score",
+        help="gzip and reference-model scores of every pool document",
+        description="Score each document (higher = worse) by its gzip ratio and by its mean "
+        "token loss under a reference run; report each scorer's Spearman correlation with the "
+        "oracle corruption rate.",
+    )
+    p.add_argument("pool", help="pool token file")
+    p.add_argument("--reference-run", required=True, help="run directory of the reference model")
+    p.add_argument("--oracle", required=True, help="oracle CSV from `datalaws qqt pool`")
+    p.add_argument("--fraction", type=float, default=0.1, help="share reported as 'best'")
+    p.add_argument("-o", "--output", required=True, help="scores CSV")
+    p.add_argument("--report", required=True, help="JSON with the correlations")
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser(
+        "buckets",
+        help="equal-size buckets by score percentile, a random control, top-k mixtures",
+        description="Cut the pool into the best buckets by one score (lower = better), draw a "
+        "random control, take unions of the top-k buckets, and write each as a token file in "
+        "shuffled order.",
+    )
+    p.add_argument("pool", help="pool token file")
+    p.add_argument("scores", help="scores CSV from `datalaws qqt score`")
+    p.add_argument("--scorer", default="reference_loss", help="score column (reference_loss)")
+    p.add_argument("--fraction", type=float, default=0.1, help="bucket share of the pool")
+    p.add_argument("--buckets", type=int, default=4, help="number of best buckets (4)")
+    p.add_argument("--mixtures", help="top-k mixtures to write, e.g. 2,3,4")
+    p.add_argument("--seed", type=int, required=True, help="control draw and file order")
+    p.add_argument("--oracle", help="oracle CSV, only to report each bucket's mean rate")
+    p.add_argument("--out-dir", required=True, help="folder for <pool>.bin files")
+    p.add_argument("--report", required=True, help="JSON summary of the pools")
+    p.set_defaults(func=_buckets)
+
+    p = sub.add_parser(
+        "train-pool",
+        help="train one pool at several budgets through datalaws train-launch",
+        description="Train every run of one pool, one after another, each through `datalaws "
+        "train-launch` (one process, torchrun or srun + torchrun, as the resources say), then "
+        "write the pool's rows of the runs CSV. Exit codes as train-launch (75: preempted, "
+        "rerun to resume; finished runs are not retrained).",
+    )
+    p.add_argument("name", help="pool name (the runs CSV's bucket column)")
+    p.add_argument("--pool", required=True, help="pool token file")
+    p.add_argument("--val", required=True, help="clean validation file")
+    p.add_argument("--specs", required=True, help="JSON list of training specs")
+    p.add_argument("--options", default="{}", help="train.run options as JSON")
+    p.add_argument("--runs-dir", required=True, help="one run directory per budget below it")
+    p.add_argument("--nodes", type=int, default=1)
+    p.add_argument("--gpus", type=int, default=0)
+    p.add_argument("--procs-per-node", type=int, default=1)
+    p.add_argument("--cpus", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, help="the pool's runs CSV")
+    p.set_defaults(func=_train_pool)
+
+    p = sub.add_parser("collect", help="concatenate per-pool runs CSVs, in the order given")
+    p.add_argument("tables", nargs="+", help="per-pool runs CSVs, best bucket first")
+    p.add_argument("-o", "--output", required=True, help="runs CSV")
+    p.set_defaults(func=_collect)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     qqt = subparsers.add_parser(
         "qqt",
@@ -176,3 +353,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pool-size", type=float, help="unique samples per bucket (equal pools)")
     p.add_argument("--weight-by-size", action="store_true", help="see predict")
     p.set_defaults(func=_compare)
+
+    _register_study(sub)

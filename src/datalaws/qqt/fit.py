@@ -316,7 +316,7 @@ def _solve_all(
     own = singles.copy()
     own[:, 0] += np.exp(own[:, 1]) * np.log(n0)  # log a in paper units
     guesses = []
-    for pick in (np.median, np.min):
+    for pick in (np.median, np.min, np.max):
         guess = np.zeros(joint.size)
         for j, idx in enumerate(joint.index):
             guess[idx] = own[j] if joint.shared_a else singles[j]

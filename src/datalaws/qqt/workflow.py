@@ -1,13 +1,42 @@
-"""What workflow/rules/qqt.smk needs from the config, kept in Python so the rules stay declarative.
+"""What workflow/rules/qqt.smk and qqt_study.smk need from the config, kept in Python so the
+rules stay declarative.
 
 Defaults repeat those of workflow/schemas/qqt.schema.yaml, so the rules work whether or not the
-validator filled them in.
+validator filled them in. The study trains the models of the training stage: its runs take their
+shape, hyperparameters, run options and scheduler resources from the ``train`` section (the same
+ladder, the same cluster), with ``qqt.study.hyper`` overriding hyperparameters for the study.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
+
+from datalaws.config import derive_seed
+from datalaws.qqt.study import CLEAN, StudyPlan, run_spec
+
+STUDY_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "corruption": {"alpha": 0.7, "beta": 2.5, "max_rate": 0.9},
+    "scorer": "reference_loss",
+    "buckets": 4,
+    "mixtures": [],
+    "mixture_budgets": [],
+    "clean_budgets": [],
+    "hyper": {},
+}
+REFERENCE_DEFAULTS: dict[str, Any] = {"passes": 1.0}
+BUCKETS_CSV = "results/qqt/runs/buckets.csv"
+MIXTURES_CSV = "results/qqt/runs/mixtures.csv"
+PLANNING_CONTEXT = 256
+
+
+class QqtConfigError(ValueError):
+    """A ``qqt`` config section that is well-typed but inconsistent with the rest."""
+
 
 DEFAULTS: dict[str, Any] = {"mixture_runs": "", "fraction": 0.1, "control": "random", "order": []}
 FIT_DEFAULTS: dict[str, Any] = {
@@ -36,7 +65,7 @@ def fit_args(config: dict[str, Any]) -> str:
         f"--level {fit['level']}",
         f"--loss {fit['loss']}",
         f"--f-scale {fit['f_scale']}",
-        f"--control {shlex.quote(qqt['control'])}",
+        f"--control {shlex.quote(','.join(controls(config)))}",
         f"--fraction {qqt['fraction']}",
     ]
     if fit["share"]:
@@ -44,6 +73,14 @@ def fit_args(config: dict[str, Any]) -> str:
     if qqt["order"]:
         args.append(f"--order {shlex.quote(','.join(qqt['order']))}")
     return " ".join(args)
+
+
+def controls(config: dict[str, Any]) -> list[str]:
+    """Buckets kept out of top-k: ``qqt.control`` plus, with a study, its random and clean ones."""
+    names = [name.strip() for name in settings(config)["control"].split(",") if name.strip()]
+    if has_study(config):
+        names += [name for name in plan(config).controls if name not in names]
+    return names
 
 
 def budgets(config: dict[str, Any]) -> list[float]:
@@ -66,6 +103,7 @@ def compare_csv(config: dict[str, Any]) -> list[str]:
 
 def targets(config: dict[str, Any]) -> list[str]:
     """Final outputs of the stage, for ``rule all``."""
+    study_outputs = ["results/qqt/scorers.json", "results/qqt/buckets.json"]
     return [
         "results/qqt/params.json",
         "results/qqt/decision.json",
@@ -74,4 +112,206 @@ def targets(config: dict[str, Any]) -> list[str]:
         "results/qqt/figures/mixtures.png",
         "results/qqt/figures/frontier.png",
         *compare_csv(config),
+        *(study_outputs if has_study(config) else []),
     ]
+
+
+# The study: pool -> reference model -> scores -> buckets -> runs per pool -> runs CSVs.
+
+
+def has_study(config: dict[str, Any]) -> bool:
+    return bool(config["qqt"].get("study"))
+
+
+def study(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``qqt.study`` section with defaults, checked against the rest of the config."""
+    section = config["qqt"].get("study")
+    if not section:
+        raise QqtConfigError("qqt.study: no study configured")
+    out = STUDY_DEFAULTS | section
+    out["corruption"] = STUDY_DEFAULTS["corruption"] | section.get("corruption", {})
+    out["reference"] = REFERENCE_DEFAULTS | section["reference"]
+    names = [g["name"] for g in config["grammars"]]
+    if out["grammar"] not in names:
+        raise QqtConfigError(f"qqt.study.grammar: {out['grammar']!r} is not one of {names}")
+    for key, size in (("size", out["size"]), ("reference.size", out["reference"]["size"])):
+        if size not in config["train"]["ladder"]:
+            raise QqtConfigError(
+                f"qqt.study.{key}: {size!r} is not in train.ladder "
+                f"{sorted(config['train']['ladder'])}"
+            )
+    qqt = settings(config)
+    expected = {"runs": BUCKETS_CSV, "mixture_runs": MIXTURES_CSV if out["mixtures"] else ""}
+    for key, path in expected.items():
+        if qqt[key] != path:
+            raise QqtConfigError(
+                f"qqt.{key}: the study writes {path!r}, so with qqt.study set it must be "
+                f"{path!r}, got {qqt[key]!r}"
+            )
+    return out
+
+
+def plan(config: dict[str, Any]) -> StudyPlan:
+    section = study(config)
+    return StudyPlan(
+        documents=section["documents"],
+        fraction=settings(config)["fraction"],
+        buckets=section["buckets"],
+        passes=tuple(float(p) for p in section["passes"]),
+        mixtures=tuple(section["mixtures"]),
+        mixture_budgets=tuple(section["mixture_budgets"]),
+        clean_budgets=tuple(section["clean_budgets"]),
+    )
+
+
+def study_seed(config: dict[str, Any]) -> int:
+    """The study's seed, derived from the root seed (so a new root seed gives a new pool)."""
+    return derive_seed(config["seed"], "qqt", study(config)["seed"])
+
+
+def grammar(config: dict[str, Any]) -> str:
+    return study(config)["grammar"]
+
+
+def grammar_json(config: dict[str, Any]) -> str:
+    return f"results/grammars/{grammar(config)}.json"
+
+
+def pool_args(config: dict[str, Any]) -> str:
+    """Options of ``datalaws qqt pool``."""
+    section = study(config)
+    corruption = section["corruption"]
+    return (
+        f"--name {shlex.quote(section['grammar'])} --documents {section['documents']}"
+        f" --reference-documents {section['reference']['documents']}"
+        f" --clean-documents {max(section['clean_budgets'], default=0)}"
+        f" --context {config['context']} --seed {study_seed(config)}"
+        f" --alpha {corruption['alpha']} --beta {corruption['beta']}"
+        f" --max-rate {corruption['max_rate']}"
+    )
+
+
+def buckets_args(config: dict[str, Any]) -> str:
+    """Options of ``datalaws qqt buckets``."""
+    section, mixtures = study(config), plan(config).mixtures
+    args = [
+        f"--scorer {section['scorer']}",
+        f"--fraction {settings(config)['fraction']}",
+        f"--buckets {section['buckets']}",
+        f"--seed {study_seed(config)}",
+    ]
+    if mixtures:
+        args.append(f"--mixtures {','.join(str(k) for k in mixtures)}")
+    return " ".join(args)
+
+
+def pool_file(name: str) -> str:
+    return f"results/qqt/pools/{name}.bin"
+
+
+def bucket_files(config: dict[str, Any]) -> list[str]:
+    """Token files the buckets job writes: every pool but the clean anchor."""
+    return [pool_file(name) for name in plan(config).pool_names if name != CLEAN]
+
+
+def clean_file(config: dict[str, Any]) -> list[str]:
+    """The clean anchor's token file (written with the pool), if the study has one."""
+    return [pool_file(CLEAN)] if plan(config).clean_budgets else []
+
+
+def runs_tables(config: dict[str, Any], kind: str) -> list[str]:
+    """Per-pool runs tables of the buckets (``kind='buckets'``) or the mixtures."""
+    names = plan(config).bucket_names if kind == "buckets" else plan(config).mixture_names
+    return [f"results/qqt/train/{name}/runs.csv" for name in names]
+
+
+def _base_spec(config: dict[str, Any], size: str) -> dict:
+    from datalaws.train.config import HyperParams, from_dict
+    from datalaws.train.config import run_spec as train_run_spec
+
+    spec = train_run_spec(config["train"], size, 0, labels={"grammar": grammar(config)})
+    hyper = spec["hyper"] | study(config)["hyper"]
+    spec["hyper"] = asdict(from_dict(HyperParams, hyper, "qqt.study.hyper"))
+    return spec
+
+
+def _context(config: dict[str, Any]) -> int:
+    return int(config.get("context", PLANNING_CONTEXT))
+
+
+def pool_specs(config: dict[str, Any], name: str) -> list[dict]:
+    """Training specs of every run of one pool (what ``datalaws train`` takes as ``--spec``)."""
+    the_plan = plan(config)
+    base = _base_spec(config, study(config)["size"])
+    return [
+        run_spec(base, name, samples, the_plan.unique_documents(name, samples), _context(config))
+        for samples in the_plan.samples(name)
+    ]
+
+
+def pool_specs_json(config: dict[str, Any], name: str) -> str:
+    """The rule's only param for one pool: all that determines its trained models."""
+    return json.dumps(pool_specs(config, name), sort_keys=True, separators=(",", ":"))
+
+
+def reference_spec(config: dict[str, Any]) -> dict:
+    """The reference model: trained on the clean sample for ``reference.passes`` passes."""
+    reference = study(config)["reference"]
+    spec = _base_spec(config, reference["size"])
+    documents = reference["documents"]
+    samples = max(1, round(reference["passes"] * documents))
+    spec = run_spec(spec, "reference", samples, documents, _context(config))
+    spec["labels"]["size"] = reference["size"]
+    return spec
+
+
+def reference_spec_json(config: dict[str, Any]) -> str:
+    return json.dumps(reference_spec(config), sort_keys=True, separators=(",", ":"))
+
+
+def options_json(config: dict[str, Any]) -> str:
+    """Run options of the training stage (checkpoint cadence, logging): never a rerun trigger."""
+    return json.dumps(config["train"].get("run", {}), sort_keys=True, separators=(",", ":"))
+
+
+def run_resources(config: dict[str, Any], spec: dict, val_path: str) -> dict:
+    """Scheduler resources of one run (``datalaws.train.resources.plan``)."""
+    from datalaws.train.config import parse_spec
+    from datalaws.train.resources import plan as resource_plan
+    from datalaws.train.workflow import corpus_shape, resource_config
+
+    rc = resource_config(config["train"])
+    arch, hyper, budget, _, _ = parse_spec(spec)
+    return resource_plan(arch.model(*corpus_shape(val_path, rc)), budget, hyper, rc)
+
+
+def job_resources(config: dict[str, Any], specs: list[dict], val_path: str) -> dict:
+    """One job trains its runs one after another: the largest placement, the summed runtime."""
+    plans = [run_resources(config, spec, val_path) for spec in specs]
+    out = {
+        key: max(p[key] for p in plans)
+        for key in ("gpu", "nodes", "cpus_per_task", "procs_per_node", "mem_mb")
+    }
+    out["runtime"] = sum(p["runtime"] for p in plans)
+    return out
+
+
+def resource(
+    config: dict[str, Any], name: str, val_path: Callable[[str], str]
+) -> Callable[[Any], int | str | None]:
+    """A Snakemake resource callable for a pool's job (wildcard ``pool``) or, without that
+    wildcard, the reference model's."""
+
+    def get(wildcards: Any) -> int | str | None:
+        if name == "train_options":
+            return options_json(config)
+        pool = getattr(wildcards, "pool", None)
+        specs = [reference_spec(config)] if pool is None else pool_specs(config, pool)
+        planned = job_resources(config, specs, val_path(grammar(config)))
+        if name == "tasks":
+            return planned["nodes"] if planned["nodes"] > 1 else None
+        if name == "mpi":
+            return "srun" if planned["nodes"] > 1 else None
+        return planned[name]
+
+    return get
