@@ -14,6 +14,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/laws.smk"
 include: "workflow/rules/plrf.smk"
+include: "workflow/rules/qqt.smk"
+include: "workflow/rules/qqt_study.smk"
 
 
 rule all:
@@ -22,6 +24,7 @@ rule all:
         train_targets(),
         laws_targets(),
         plrf_targets(),
+        qqt_targets(),
     default_target: True
 
 
@@ -38,3 +41,8 @@ rule train_all:
 rule laws_all:
     input:
         laws_targets(),
+
+
+rule qqt_all:
+    input:
+        qqt_targets(),

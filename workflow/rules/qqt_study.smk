@@ -13,14 +13,14 @@ qqt_study_resource = partial(qqt_workflow.resource, config, val_path=data_val_pa
 
 rule qqt_pool:
     input:
-        grammar=qqt_workflow.grammar_json(config),
+        grammar=lambda wc: qqt_workflow.grammar_json(config),
     output:
         pool="results/qqt/pool/pool.bin",
         reference="results/qqt/pool/reference.bin",
         oracle="results/qqt/pool/oracle.csv",
         clean=qqt_workflow.clean_file(config),
     params:
-        options=qqt_workflow.pool_args(config),
+        options=lambda wc: qqt_workflow.pool_args(config),
         clean=lambda wc, output: f"--clean {output.clean[0]}" if output.clean else "",
     log:
         "logs/qqt/pool.log",
@@ -35,12 +35,12 @@ rule qqt_pool:
 rule qqt_reference:
     input:
         train="results/qqt/pool/reference.bin",
-        val=data_val_path(qqt_workflow.grammar(config)),
+        val=lambda wc: qqt_workflow.val_file(config, data_val_path),
     output:
         "results/qqt/reference/final.json",
     params:
-        spec=qqt_workflow.reference_spec_json(config),
-        run_dir="results/qqt/reference",
+        spec=lambda wc: qqt_workflow.reference_spec_json(config),
+        run_dir=lambda wc, output: output[0].rsplit("/", 1)[0],
     threads: qqt_study_resource("cpus_per_task")
     resources:
         gpu=qqt_study_resource("gpu"),
@@ -98,6 +98,7 @@ rule qqt_buckets:
         report="results/qqt/buckets.json",
     params:
         options=qqt_workflow.buckets_args(config),
+        out_dir=lambda wc, output: output.pools[0].rsplit("/", 1)[0],
     log:
         "logs/qqt/buckets.log",
     conda:
@@ -105,14 +106,14 @@ rule qqt_buckets:
     cache: "omit-software"
     shell:
         "datalaws qqt buckets {input.pool} {input.scores} {params.options}"
-        " --oracle {input.oracle} --out-dir results/qqt/pools --report {output.report}"
+        " --oracle {input.oracle} --out-dir {params.out_dir} --report {output.report}"
         " > {log} 2>&1"
 
 
 rule qqt_train:
     input:
         pool="results/qqt/pools/{pool}.bin",
-        val=data_val_path(qqt_workflow.grammar(config)),
+        val=lambda wc: qqt_workflow.val_file(config, data_val_path),
     output:
         "results/qqt/train/{pool}/runs.csv",
     params:

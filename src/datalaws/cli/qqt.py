@@ -44,6 +44,7 @@ def _fit(args: argparse.Namespace) -> int:
         loss=args.loss,
         f_scale=args.f_scale,
         n_boot=args.n_boot,
+        resample=args.resample,
         seed=args.seed,
         share=tuple(_list(args.share) or ()),
         level=args.level,
@@ -311,6 +312,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--share", help="parameters tied across buckets: a, d or a,d (default none)")
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (default 200)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument(
+        "--resample",
+        choices=("runs", "residuals"),
+        default="runs",
+        help="bootstrap over runs (default) or over each bucket's log residuals (few runs)",
+    )
     p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--loss", default="soft_l1", help="least_squares loss (default soft_l1)")
     p.add_argument("--f-scale", type=float, default=0.01, help="robust loss scale in log loss")

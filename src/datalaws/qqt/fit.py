@@ -37,6 +37,7 @@ LN2 = np.log(2.0)
 LOG_A0 = (-30.0, 30.0)
 LOG_NEG_B = (np.log(1e-4), np.log(5.0))
 LOG_TAU = (np.log(0.05), np.log(1e4))
+RESAMPLE = ("runs", "residuals")
 
 
 class FitError(ValueError):
@@ -58,6 +59,7 @@ class FitConfig:
     seed: int = 0
     share: tuple[str, ...] = ()
     level: float = 0.95
+    resample: str = "runs"  # bootstrap over runs, or over each bucket's log residuals
 
     def __post_init__(self) -> None:
         if self.loss not in ("linear", "soft_l1", "huber", "cauchy", "arctan"):
@@ -71,6 +73,8 @@ class FitConfig:
             raise FitError(f"share may name 'a' and 'd' only, got {sorted(unknown)}")
         if not 0 < self.level < 1:
             raise FitError(f"level must lie in (0, 1), got {self.level}")
+        if self.resample not in RESAMPLE:
+            raise FitError(f"resample must be one of {RESAMPLE}, got {self.resample!r}")
 
 
 @dataclass
@@ -270,6 +274,7 @@ class FitResult:
                 "f_scale": self.config.f_scale,
                 "share": list(self.config.share),
                 "n_boot": self.config.n_boot,
+                "resample": self.config.resample,
                 "boot_ok": self.boot_ok,
                 "boot_failed": self.boot_failed,
                 "seed": self.config.seed,
@@ -291,6 +296,15 @@ class FitResult:
 
 def _resample(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return rows.iloc[rng.integers(0, len(rows), len(rows))]
+
+
+def _perturb(rows: pd.DataFrame, log_fit: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """The bucket's runs with losses ``exp(log y_hat + e*)``, ``e*`` drawn from its own log
+    residuals: every budget stays in the resample, so a bucket with four runs never drops below
+    the three distinct budgets the law needs (resampling runs loses one most of the time)."""
+    residuals = np.log(rows["loss"].to_numpy(float)) - log_fit
+    draw = residuals[rng.integers(0, len(residuals), len(residuals))]
+    return rows.assign(loss=np.exp(log_fit + draw))
 
 
 def _solve_all(
@@ -354,9 +368,18 @@ def fit_runs(
     warm = [problem.local(theta, j) for j in range(len(names))]
 
     rng = np.random.default_rng(config.seed)
+    log_fits = np.split(
+        problem.residuals(theta) + np.concatenate([np.log(r["loss"]) for _, r in groups]),
+        np.cumsum([len(rows) for _, rows in groups])[:-1],
+    )
     draws, failed = [], 0
     for _ in range(config.n_boot):
-        sample = [(name, _resample(rows, rng)) for name, rows in groups]
+        if config.resample == "residuals":
+            sample = [
+                (name, _perturb(rows, log_fits[j], rng)) for j, (name, rows) in enumerate(groups)
+            ]
+        else:
+            sample = [(name, _resample(rows, rng)) for name, rows in groups]
         if any(rows["samples_seen"].nunique() < 3 for _, rows in sample):
             failed += 1
             continue

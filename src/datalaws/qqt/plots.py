@@ -60,9 +60,14 @@ def plot_buckets(
         rows = runs[runs["bucket"] == pool.name]
         style = "--" if pool.control else "-"
         left.scatter(rows["samples_seen"], rows["loss"], color=colors[pool.name], s=18, zorder=3)
-        for size in sorted(rows["unique_samples"].unique()):
-            n = np.geomspace(rows["samples_seen"].min() / 1.5, rows["samples_seen"].max() * 1.5)
+        n = np.geomspace(rows["samples_seen"].min() / 1.5, rows["samples_seen"].max() * 1.5)
+        fresh = bool((rows["samples_seen"] <= rows["unique_samples"]).all())
+        # A pool that never repeats (fresh data) is one first-pass curve, not one per run.
+        sizes = [n.max()] if fresh else sorted(rows["unique_samples"].unique())
+        for size in sizes:
             left.plot(n, pool.loss(n, size), style, color=colors[pool.name], label=pool.name)
+        if fresh:  # its half-life is not measured: it never repeats
+            continue
         right.plot(
             passes,
             -pool.b * decay(pool.tau) ** (passes - 1),

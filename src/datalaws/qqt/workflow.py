@@ -41,6 +41,7 @@ class QqtConfigError(ValueError):
 DEFAULTS: dict[str, Any] = {"mixture_runs": "", "fraction": 0.1, "control": "random", "order": []}
 FIT_DEFAULTS: dict[str, Any] = {
     "n_boot": 200,
+    "resample": "runs",
     "seed": 0,
     "level": 0.95,
     "loss": "soft_l1",
@@ -61,6 +62,7 @@ def fit_args(config: dict[str, Any]) -> str:
     fit = qqt["fit"]
     args = [
         f"--n-boot {fit['n_boot']}",
+        f"--resample {fit['resample']}",
         f"--seed {fit['seed']}",
         f"--level {fit['level']}",
         f"--loss {fit['loss']}",
@@ -124,13 +126,32 @@ def has_study(config: dict[str, Any]) -> bool:
 
 
 def study(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``qqt.study`` section with defaults, checked against the rest of the config."""
+    """The ``qqt.study`` section with defaults; its outputs must be the CSVs the analysis reads."""
     section = config["qqt"].get("study")
     if not section:
         raise QqtConfigError("qqt.study: no study configured")
     out = STUDY_DEFAULTS | section
     out["corruption"] = STUDY_DEFAULTS["corruption"] | section.get("corruption", {})
     out["reference"] = REFERENCE_DEFAULTS | section["reference"]
+    qqt = settings(config)
+    expected = {"runs": BUCKETS_CSV, "mixture_runs": MIXTURES_CSV if out["mixtures"] else ""}
+    for key, path in expected.items():
+        if qqt[key] != path:
+            raise QqtConfigError(
+                f"qqt.{key}: the study writes {path!r}, so with qqt.study set it must be "
+                f"{path!r}, got {qqt[key]!r}"
+            )
+    return out
+
+
+def trained_study(config: dict[str, Any]) -> dict[str, Any]:
+    """``study`` checked against the grammars and the training ladder.
+
+    Called only by what a study job needs (its inputs, specs, resources), so that a config whose
+    overlay replaces the grammars or the ladder (a reduced test study) still parses; the error
+    comes as soon as a qqt job is planned.
+    """
+    out = study(config)
     names = [g["name"] for g in config["grammars"]]
     if out["grammar"] not in names:
         raise QqtConfigError(f"qqt.study.grammar: {out['grammar']!r} is not one of {names}")
@@ -139,14 +160,6 @@ def study(config: dict[str, Any]) -> dict[str, Any]:
             raise QqtConfigError(
                 f"qqt.study.{key}: {size!r} is not in train.ladder "
                 f"{sorted(config['train']['ladder'])}"
-            )
-    qqt = settings(config)
-    expected = {"runs": BUCKETS_CSV, "mixture_runs": MIXTURES_CSV if out["mixtures"] else ""}
-    for key, path in expected.items():
-        if qqt[key] != path:
-            raise QqtConfigError(
-                f"qqt.{key}: the study writes {path!r}, so with qqt.study set it must be "
-                f"{path!r}, got {qqt[key]!r}"
             )
     return out
 
@@ -170,16 +183,21 @@ def study_seed(config: dict[str, Any]) -> int:
 
 
 def grammar(config: dict[str, Any]) -> str:
-    return study(config)["grammar"]
+    return trained_study(config)["grammar"]
 
 
 def grammar_json(config: dict[str, Any]) -> str:
     return f"results/grammars/{grammar(config)}.json"
 
 
+def val_file(config: dict[str, Any], val_path: Callable[[str], str]) -> str:
+    """The clean validation file: the study grammar's held-out corpus (``data_val_path``)."""
+    return val_path(grammar(config))
+
+
 def pool_args(config: dict[str, Any]) -> str:
     """Options of ``datalaws qqt pool``."""
-    section = study(config)
+    section = trained_study(config)
     corruption = section["corruption"]
     return (
         f"--name {shlex.quote(section['grammar'])} --documents {section['documents']}"
@@ -230,7 +248,7 @@ def _base_spec(config: dict[str, Any], size: str) -> dict:
     from datalaws.train.config import run_spec as train_run_spec
 
     spec = train_run_spec(config["train"], size, 0, labels={"grammar": grammar(config)})
-    hyper = spec["hyper"] | study(config)["hyper"]
+    hyper = spec["hyper"] | trained_study(config)["hyper"]
     spec["hyper"] = asdict(from_dict(HyperParams, hyper, "qqt.study.hyper"))
     return spec
 
@@ -242,7 +260,7 @@ def _context(config: dict[str, Any]) -> int:
 def pool_specs(config: dict[str, Any], name: str) -> list[dict]:
     """Training specs of every run of one pool (what ``datalaws train`` takes as ``--spec``)."""
     the_plan = plan(config)
-    base = _base_spec(config, study(config)["size"])
+    base = _base_spec(config, trained_study(config)["size"])
     return [
         run_spec(base, name, samples, the_plan.unique_documents(name, samples), _context(config))
         for samples in the_plan.samples(name)
@@ -256,7 +274,7 @@ def pool_specs_json(config: dict[str, Any], name: str) -> str:
 
 def reference_spec(config: dict[str, Any]) -> dict:
     """The reference model: trained on the clean sample for ``reference.passes`` passes."""
-    reference = study(config)["reference"]
+    reference = trained_study(config)["reference"]
     spec = _base_spec(config, reference["size"])
     documents = reference["documents"]
     samples = max(1, round(reference["passes"] * documents))
