@@ -123,3 +123,34 @@ def test_missing_column_and_bad_options():
         FitConfig(share=("tau",))
     with pytest.raises(FitError, match="order"):
         fit_runs(_runs(), FitConfig(n_boot=0), order=["nope"])
+
+
+def _few_runs_with_anchor(seed: int) -> pd.DataFrame:
+    """Two buckets at 4 budgets (the tiny study's design, 1% noise) and a clean anchor of fresh
+    data (unique samples = samples seen), all with the floor d = 1."""
+    pools = [
+        PoolParams(150.0, -0.9, 1.0, 8.0, name="top00-10"),
+        PoolParams(60.0, -0.7, 1.0, 20.0, name="top10-20"),
+    ]
+    runs = synthetic_runs(pools, 200.0 * np.array([0.5, 2, 8, 32]), 200.0, noise=0.01, seed=seed)
+    n = np.array([400.0, 1600.0, 6400.0])
+    anchor = PoolParams(5000.0, -1.5, 1.0, 1.0).loss(n, n)
+    noise = np.exp(0.01 * np.random.default_rng(seed).standard_normal(3))
+    fresh = pd.DataFrame(
+        {"bucket": "clean", "samples_seen": n, "epochs": 1.0, "unique_samples": n}
+    ).assign(loss=anchor * noise)
+    return pd.concat([runs, fresh], ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clean_anchor_with_shared_d_pins_the_floor_and_residuals_resample(seed):
+    runs = _few_runs_with_anchor(seed)
+    shared = fit_runs(runs, FitConfig(n_boot=10, share=("d",), resample="residuals"))
+    assert shared.pools[0].d == pytest.approx(1.0, abs=0.03)
+    assert shared.boot_failed == 0  # every budget stays in a residual resample
+    # Without the anchor, 4 noisy runs per bucket leave floor and wear-out confounded.
+    alone = fit_runs(runs[runs["bucket"] != "clean"], FitConfig(n_boot=0))
+    assert max(abs(p.d - 1.0) for p in alone.pools) > 0.05
+    # Resampling runs drops below 3 distinct budgets in most resamples of 3-4 runs.
+    by_runs = fit_runs(runs, FitConfig(n_boot=10, share=("d",), resample="runs"))
+    assert by_runs.boot_failed >= 8
