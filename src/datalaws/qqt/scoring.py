@@ -69,7 +69,9 @@ def document_losses(
         for start in range(0, len(tokens), batch_size):
             batch = torch.from_numpy(np.asarray(tokens[start : start + batch_size], np.int64))
             logits = model(batch[:, :-1]).float()
-            loss = F.cross_entropy(logits.transpose(1, 2), batch[:, 1:], reduction="none")
+            loss = F.cross_entropy(
+                logits.flatten(0, 1), batch[:, 1:].flatten(), reduction="none"
+            ).view(len(batch), -1)
             out[start : start + len(batch)] = loss.mean(dim=1).numpy()
     if not np.all(np.isfinite(out)):
         raise ScoringError(f"{run_dir}: the reference model gives non-finite document losses")
