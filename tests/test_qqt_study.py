@@ -178,5 +178,6 @@ def test_micro_study_runs_end_to_end_under_snakemake(tmp_path):
     assert len(floors) == 1  # shared d
     summary = (root / "results/qqt/summary.md").read_text()
     assert "Paper's qualitative result" in summary and "predicted - measured" in summary
+    assert "reference_loss: Spearman" in summary
     for name in ("buckets", "mixtures", "frontier"):
         assert (root / f"results/qqt/figures/{name}.png").stat().st_size > 10_000

@@ -64,6 +64,7 @@ rule qqt_summary:
     input:
         params="results/qqt/params.json",
         compare=qqt_workflow.compare_csv(config),
+        scorers=qqt_workflow.scorers_json(config),
     output:
         markdown=report(
             "results/qqt/summary.md",

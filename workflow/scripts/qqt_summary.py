@@ -9,6 +9,7 @@ text = write_summary(
     [float(b) for b in sm.params.budgets],
     sm.output.markdown,
     sm.output.best,
+    sm.input.scorers[0] if sm.input.scorers else None,
 )
 with open(sm.log[0], "w") as log:
     log.write(text)

@@ -71,9 +71,11 @@ def write_summary(
     budgets: Sequence[float],
     out_markdown: PathLike,
     out_best_csv: PathLike,
+    scorers: PathLike | None = None,
 ) -> str:
-    """Best level per budget (table), frontier switch points, the paper's qualitative claim, and
-    predicted against measured mixture losses."""
+    """Best level per budget (table), frontier switch points, the paper's qualitative claim,
+    predicted against measured mixture losses, and (from a study) how well each scorer ranks the
+    documents by their hidden corruption."""
     pools = pools_from_obj(read_json(params), str(params))
     mixes = mixtures(None, pools)
     table = predict_table(mixes, budgets)
@@ -108,6 +110,14 @@ def write_summary(
             f"Mean |predicted - measured| = {measured['error'].abs().mean():.4f} nats, "
             f"mean |relative error| = {measured['rel_error'].abs().mean():.2%} "
             f"over {len(measured)} runs.",
+        ]
+    if scorers:
+        report = read_json(scorers)
+        lines += ["", "Scorers against the oracle corruption rate (the study's pool):", ""]
+        lines += [
+            f"- {name}: Spearman {entry['spearman_with_rate']:.3f}, mean rate of its best "
+            f"documents {entry['top_fraction_mean_rate']:.4f} (pool {report['pool_mean_rate']:.4f})"
+            for name, entry in report["scorers"].items()
         ]
     text = "\n".join(lines) + "\n"
     write_text(out_best_csv, best.to_csv(index=False))

@@ -103,6 +103,11 @@ def compare_csv(config: dict[str, Any]) -> list[str]:
     return ["results/qqt/compare.csv"] if mixture_runs(config) else []
 
 
+def scorers_json(config: dict[str, Any]) -> list[str]:
+    """The study's scorer report, for the summary (empty without a study)."""
+    return ["results/qqt/scorers.json"] if has_study(config) else []
+
+
 def targets(config: dict[str, Any]) -> list[str]:
     """Final outputs of the stage, for ``rule all``."""
     study_outputs = ["results/qqt/scorers.json", "results/qqt/buckets.json"]
