@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib
 
@@ -17,17 +16,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from datalaws.atomic import atomic_open
+from datalaws.figures import save_figure
 from datalaws.qqt.law import PoolParams, decay
 from datalaws.qqt.mixture import Mixture
-
-
-def save_figure(fig: plt.Figure, png: str | os.PathLike[str]) -> None:
-    """Write ``png`` and the PDF beside it (no creation date, so reruns give equal bytes)."""
-    for path, meta in ((Path(png), {}), (Path(png).with_suffix(".pdf"), {"CreationDate": None})):
-        with atomic_open(path) as handle:
-            fig.savefig(handle, format=path.suffix[1:], dpi=150, bbox_inches="tight", metadata=meta)
-    plt.close(fig)
 
 
 def _palette(n: int) -> list:
@@ -58,10 +49,11 @@ def plot_buckets(
     tail = 100 * (1 - level) / 2
     for pool in pools:
         rows = runs[runs["bucket"] == pool.name]
-        style = "--" if pool.control else "-"
+        fresh = bool((rows["samples_seen"] <= rows["unique_samples"]).all())
+        # Fresh (never repeated) data and the random control are both references: tell them apart.
+        style = ":" if fresh else "--" if pool.control else "-"
         left.scatter(rows["samples_seen"], rows["loss"], color=colors[pool.name], s=18, zorder=3)
         n = np.geomspace(rows["samples_seen"].min() / 1.5, rows["samples_seen"].max() * 1.5)
-        fresh = bool((rows["samples_seen"] <= rows["unique_samples"]).all())
         # A pool that never repeats (fresh data) is one first-pass curve, not one per run.
         sizes = [n.max()] if fresh else sorted(rows["unique_samples"].unique())
         for size in sizes:
