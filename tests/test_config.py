@@ -55,6 +55,12 @@ def test_duplicate_grammar_names_are_refused(tiny):
         check_config(tiny)
 
 
+def test_a_warning_lead_beside_a_short_time_limit_is_refused_before_any_job(tiny):
+    tiny["train"]["resources"].update(min_runtime_min=2, warning_lead_s=30)
+    with pytest.raises(ValueError, match=r"warning_lead_s.*min_runtime_min"):
+        check_config(tiny)
+
+
 def test_derived_seeds_are_stable_and_distinct():
     assert derive_seed(1, "grammar", "a") == 525668361, "seeds must not change between releases"
     assert len({derive_seed(1, "grammar", n) for n in "abcdefgh"}) == 8

@@ -41,14 +41,14 @@ def test_specs_repeat_the_pool_above_one_pass_only():
     assert reference["labels"]["size"] == "d16-l1"
 
 
-def test_fit_options_and_job_resources_follow_the_config():
+def test_fit_options_and_job_plan_follow_the_config():
     args = wf.fit_args(TINY)
     assert "--control random,clean" in args and "--share d" in args
     assert "--resample residuals" in args
     val = lambda grammar: f"results/corpus/{grammar}/val.bin"  # noqa: E731
     specs = wf.pool_specs(TINY, "top00-10")
     one = [wf.run_resources(TINY, spec, val("k20-T150-o10-l5")) for spec in specs]
-    job = wf.job_resources(TINY, specs, val("k20-T150-o10-l5"))
+    job = wf.job_plan(TINY, specs, val("k20-T150-o10-l5"))
     assert job["runtime"] == sum(r["runtime"] for r in one)
     assert job["cpus_per_task"] == max(r["cpus_per_task"] for r in one) == 1
     assert wf.targets(TINY)[-2:] == ["results/qqt/scorers.json", "results/qqt/buckets.json"]

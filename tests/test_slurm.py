@@ -11,6 +11,7 @@ They skip only where the SLURM packages cannot be installed (no root or no apt);
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -287,33 +288,46 @@ def test_gpu_placements(machinery, slurm_env, placement, gpus, nodes, world):
 
 
 def preempt_result(machinery, how: str) -> tuple[dict, dict, dict]:
+    """The preempted job's final record, its first attempt (the one the test stopped) and its last.
+
+    On a loaded machine a resubmitted attempt can be stopped again (or a job can start late), so
+    this asserts what the fault means rather than a submission count: the first attempt is the one
+    the test hit, every later attempt is a new sbatch submission that resumed where the previous
+    one saved, and the last one finished every step.
+    """
     final = atomic.read_json(machinery["root"] / "results" / "preempt" / how / "final.json")
-    first, second = final["attempts"]  # exactly one interruption, one resubmission
-    assert first["job"] == machinery["preempted"][how]
-    assert second["job"] != first["job"]  # a new sbatch submission, not a rerun in place
-    ids = [ids for ids in submissions(machinery["log"]).values() if first["job"] in ids]
-    assert ids == [[first["job"], second["job"]]]
-    assert second["stop"] == final["step"] == PREEMPT_STEPS
+    attempts = final["attempts"]
+    first, last = attempts[0], attempts[-1]
+    assert len(attempts) >= 2 and first["job"] == machinery["preempted"][how]
+    jobs = [a["job"] for a in attempts]
+    assert len(set(jobs)) == len(jobs)  # each attempt a new submission, not a rerun in place
+    (ids,) = [ids for ids in submissions(machinery["log"]).values() if first["job"] in ids]
+    assert ids[0] == first["job"] and ids[-1] == last["job"] and set(jobs) <= set(ids)
+    for before, after in itertools.pairwise(attempts):
+        assert after["start"] <= before.get("stop", PREEMPT_STEPS)  # resumed from a saved step
+    assert last["stop"] == final["step"] == PREEMPT_STEPS
     assert not (machinery["root"] / "results" / "preempt" / how / "state.json").exists()
-    return final, first, second
+    return final, first, last
 
 
 def test_warned_job_checkpoints_is_resubmitted_and_resumes(machinery, slurm_env):
-    final, first, second = preempt_result(machinery, "signal")
+    final, first, last = preempt_result(machinery, "signal")
+    second = final["attempts"][1]
     assert 3 <= first["stop"] == second["start"] < final["step"]  # resumed where it stopped
     assert job_record(slurm_env, first["job"])["JobState"] == "FAILED"
     log = slurm_log_path(machinery["root"], "slurmtest_preempt", "signal", first["job"])
     assert "returned non-zero exit status 75" in log.read_text()  # the checkpoint exit
-    assert job_record(slurm_env, second["job"])["JobState"] == "COMPLETED"
+    assert job_record(slurm_env, last["job"])["JobState"] == "COMPLETED"
 
 
 def test_killed_job_leaves_no_final_output_and_is_rerun(machinery, slurm_env):
-    _, first, second = preempt_result(machinery, "kill")
+    final, first, last = preempt_result(machinery, "kill")
+    second = final["attempts"][1]
     assert machinery["final_after_kill"] is False
     assert "stop" not in first  # it died without saving
     assert second["start"] % 5 == 0 and 5 <= second["start"] < PREEMPT_STEPS  # last periodic save
     assert job_record(slurm_env, first["job"])["JobState"] in ("FAILED", "CANCELLED")
-    assert job_record(slurm_env, second["job"])["JobState"] == "COMPLETED"
+    assert job_record(slurm_env, last["job"])["JobState"] == "COMPLETED"
 
 
 def test_time_limit_warning_signal_reaches_the_job(machinery):
@@ -440,7 +454,8 @@ def test_training_jobs_asked_for_gpus_by_placement(study, slurm_env):
         record = job_record(slurm_env, ids[-1])
         assert record["TresPerJob"] == f"gres:gpu:{gpus}", (size, budget, record)
         assert int(record["NumNodes"]) == nodes, (size, budget, record)
-        assert "--signal=URG@" in study["log"]  # the profile's warning reached the job
+        lead = round(yaml.safe_load(CI_CONFIG.read_text())["train"]["resources"]["warning_lead_s"])
+        assert f"slurm_extra=--signal=URG@{lead}" in study["log"]  # the planner's warning lead
         final = atomic.read_json(
             study["root"] / f"results/train/{study['grammar']}/{size}/{budget}/final.json"
         )
@@ -448,17 +463,23 @@ def test_training_jobs_asked_for_gpus_by_placement(study, slurm_env):
 
 
 def test_preempted_study_run_checkpointed_resubmitted_and_resumed(study, slurm_env):
+    """Signalled -> checkpointed -> resubmitted -> resumed; the same loss as the local run is
+    checked by test_study_outputs_match_the_local_profile. Counts that depend on load (a
+    resubmitted attempt stopped again by the scheduler) are not asserted."""
     grammar, (size, budget) = study["grammar"], PREEMPTED_RUN
     after = study["after_stop"]
     assert after["final"] is False  # the stopped attempt left no final.json behind
     assert after["preempted"] and after["latest"]["reason"] == "signal"
-    ids = [ids for ids in submissions(study["log"]).values() if study["preempted"] in ids]
-    assert len(ids) == 1 and len(ids[0]) == 2 and ids[0][0] == study["preempted"]
-    assert job_record(slurm_env, ids[0][0])["JobState"] == "FAILED"
-    assert job_record(slurm_env, ids[0][1])["JobState"] == "COMPLETED"
+    (ids,) = [ids for ids in submissions(study["log"]).values() if study["preempted"] in ids]
+    assert ids[0] == study["preempted"] and len(ids) >= 2
+    assert [job_record(slurm_env, i)["JobState"] for i in ids] == ["FAILED"] * (len(ids) - 1) + [
+        "COMPLETED"
+    ]
+    first_log = slurm_log_path(study["root"], "train", f"{grammar}_{size}_{budget}", ids[0])
+    assert "non-zero exit status 75" in first_log.read_text()  # the checkpoint exit
     run = study["root"] / f"results/train/{grammar}/{size}/{budget}"
     final = atomic.read_json(run / "final.json")
-    assert final["attempts"] == 2 and final["steps"] > after["latest"]["step"] > 0
+    assert final["attempts"] == len(ids) and final["steps"] > after["latest"]["step"] > 0
     log = (study["root"] / f"logs/train/{grammar}/{size}/{budget}.log").read_text()
     assert f"resumed from {after['latest']['dir']}" in log
 

@@ -116,7 +116,8 @@ def test_paper_dry_run_lists_every_training_job(tmp_path):
 
     jobs = flags(preview(root, "--profile", "profiles/slurm", *targets, "--rules", "train"))
     assert len(jobs) == len(targets)
-    lead = int(re.search(r"URG@(\d+)", (root / "profiles/slurm/config.yaml").read_text())[1])
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    lead = round(config["train"]["resources"]["warning_lead_s"])
     for job, line in jobs.items():
         assert line.startswith("-p gpu "), (job, line)
         assert re.search(r"--gpus=[1-9]\d*$", line) and "--nodes=" in line, (job, line)
@@ -124,3 +125,24 @@ def test_paper_dry_run_lists_every_training_job(tmp_path):
         limit_s = 60 * int(re.search(r"-t (\d+)", line)[1])
         # SLURM may warn up to a minute early; a lead near the limit would stop a run at once
         assert limit_s >= 2 * (lead + 60), (job, line)
+
+
+TRAINING_RULES = {"train", "qqt_reference", "qqt_train"}
+
+
+def test_every_rule_that_trains_gets_the_warning_signal(tmp_path):
+    """All training jobs of the tiny study (the grid and the data-filtering runs) ask SLURM for
+    the same warning before their limit, from one resource helper; no other job does."""
+    root = copy_workflow(tmp_path)
+    config = yaml.safe_load((root / "config" / "tiny.yaml").read_text())
+    lead = round(config["train"]["resources"]["warning_lead_s"])
+    jobs = flags(preview(root, "--profile", "profiles/slurm", "--configfile", "config/tiny.yaml"))
+    rules = {job.split("[")[0] for job in jobs}
+    assert rules >= TRAINING_RULES, rules
+    for job, line in jobs.items():
+        trains = job.split("[")[0] in TRAINING_RULES
+        assert (f"--signal=URG@{lead}" in line) == trains, (job, line)
+        assert ("--signal" in line) == trains, (job, line)
+        if trains:
+            limit_s = 60 * int(re.search(r"-t (\d+)", line)[1])
+            assert limit_s >= 2 * (lead + 60), (job, line)

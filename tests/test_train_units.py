@@ -27,9 +27,20 @@ from datalaws.train.config import (
 )
 from datalaws.train.data import DocumentOrder, eval_batches, rank_share
 from datalaws.train.model import ModelConfig, count_parameters
-from datalaws.train.resources import ResourceConfig, estimate_memory_bytes, plan
+from datalaws.train.resources import (
+    SIGNAL_EARLY_S,
+    ResourceConfig,
+    estimate_memory_bytes,
+    plan,
+)
 from datalaws.train.trainer import eval_schedule, final_train_loss, lr_at
-from datalaws.train.workflow import final_jsons, options_json, resources, spec_json
+from datalaws.train.workflow import (
+    final_jsons,
+    options_json,
+    resources,
+    scheduler_field,
+    spec_json,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAGMENT = ROOT / "config" / "fragments" / "train.yaml"
@@ -196,6 +207,29 @@ def test_gpu_plans_grow_with_flops_and_memory():
     assert (many["gpu"], many["nodes"], many["tasks"], many["launcher"]) == (
         16, 4, 4, "srun-torchrun")  # fmt: skip
     assert estimate_memory_bytes(big, 8, 1, True) > estimate_memory_bytes(big, 8, 4, True)
+
+
+def test_a_warning_lead_near_the_time_limit_is_refused():
+    """SLURM warns at once when the lead exceeds the limit, and up to a minute early anyway: a
+    lead that is not well below the shortest limit would stop runs before they train."""
+    with pytest.raises(TrainConfigError, match=r"warning_lead_s.*min_runtime_min to at least 6"):
+        ResourceConfig(min_runtime_min=2, warning_lead_s=120)
+    with pytest.raises(TrainConfigError, match="warning_lead_s"):
+        from_dict(ResourceConfig, {"min_runtime_min": 3, "warning_lead_s": 45}, "r")
+    rc = ResourceConfig(min_runtime_min=6, warning_lead_s=120, gpu_model="a100", accelerator="gpu")
+    for budget in (256, 10**6, 10**9):
+        r = plan(ModelConfig(64, 128, 2, 1, 301, 256), budget, HyperParams(), rc)
+        assert 60 * r["runtime"] >= 2 * (r["warning_lead_s"] + SIGNAL_EARLY_S)
+        assert scheduler_field(r, "slurm_extra") == "--signal=URG@120"
+        assert scheduler_field(r, "gpu_model") == "a100"
+        assert scheduler_field(r, "tasks_per_gpu") == 0
+
+
+def test_shipped_configs_keep_the_lead_well_below_their_limits():
+    for name in ("config/config.yaml", "config/tiny.yaml"):
+        config = yaml.safe_load((ROOT / name).read_text())
+        rc = from_dict(ResourceConfig, config["train"]["resources"], name)
+        assert 60 * rc.min_runtime_min >= 2 * (rc.warning_lead_s + SIGNAL_EARLY_S), name
 
 
 def test_launch_commands_follow_the_resources():

@@ -65,6 +65,10 @@ def check_config(config: dict) -> None:
             f"data.train_tokens: {config['data']['train_tokens']} tokens cannot cover the largest "
             f"train.budgets entry ({max(budgets)}); raise data.train_tokens"
         )
+    if "train" in config:
+        from datalaws.train.workflow import resource_config
+
+        resource_config(config["train"])  # hardware and time margins, e.g. the warning lead
 
 
 def validate_config(config: dict, schema: Path = SCHEMA) -> dict:

@@ -8,7 +8,7 @@
 # and its retry resumes. All budgets of one pool share a job (their runtimes add up).
 # Config helpers live in datalaws.qqt.workflow (no functions in rule files).
 
-qqt_study_resource = partial(qqt_workflow.resource, config, val_path=data_val_path)
+qqt_train_resources = qqt_workflow.resources(config, data_val_path)
 
 
 rule qqt_pool:
@@ -41,17 +41,9 @@ rule qqt_reference:
     params:
         spec=lambda wc: qqt_workflow.reference_spec_json(config),
         run_dir=lambda wc, output: output[0].rsplit("/", 1)[0],
-    threads: qqt_study_resource("cpus_per_task")
+    threads: qqt_train_resources["cpus_per_task"]
     resources:
-        gpu=qqt_study_resource("gpu"),
-        nodes=qqt_study_resource("nodes"),
-        tasks=qqt_study_resource("tasks"),
-        mpi=qqt_study_resource("mpi"),
-        cpus_per_task=qqt_study_resource("cpus_per_task"),
-        procs_per_node=qqt_study_resource("procs_per_node"),
-        mem_mb=qqt_study_resource("mem_mb"),
-        runtime=qqt_study_resource("runtime"),
-        train_options=qqt_study_resource("train_options"),
+        **qqt_train_resources,
     log:
         "logs/qqt/reference.log",
     benchmark:
@@ -121,17 +113,9 @@ rule qqt_train:
         runs_dir=lambda wc, output: output[0].rsplit("/", 1)[0],
     wildcard_constraints:
         pool="[A-Za-z0-9][A-Za-z0-9_.-]*",
-    threads: qqt_study_resource("cpus_per_task")
+    threads: qqt_train_resources["cpus_per_task"]
     resources:
-        gpu=qqt_study_resource("gpu"),
-        nodes=qqt_study_resource("nodes"),
-        tasks=qqt_study_resource("tasks"),
-        mpi=qqt_study_resource("mpi"),
-        cpus_per_task=qqt_study_resource("cpus_per_task"),
-        procs_per_node=qqt_study_resource("procs_per_node"),
-        mem_mb=qqt_study_resource("mem_mb"),
-        runtime=qqt_study_resource("runtime"),
-        train_options=qqt_study_resource("train_options"),
+        **qqt_train_resources,
     log:
         "logs/qqt/train/{pool}.log",
     benchmark:

@@ -14,7 +14,7 @@ import datalaws.train.workflow as train_workflow
 
 train_final_jsons = partial(train_workflow.final_jsons, config["train"])
 train_targets = partial(train_workflow.targets, config["train"], grammar_names())
-train_resource = partial(train_workflow.resource, config["train"], val_path=data_val_path)
+train_run_resources = train_workflow.run_resources(config["train"], data_val_path)
 
 
 rule train:
@@ -31,17 +31,9 @@ rule train:
     wildcard_constraints:
         size="[A-Za-z0-9][A-Za-z0-9_.-]*",
         budget=r"\d+",
-    threads: train_resource("cpus_per_task")
+    threads: train_run_resources["cpus_per_task"]
     resources:
-        gpu=train_resource("gpu"),
-        nodes=train_resource("nodes"),
-        tasks=lambda wc: train_resource("nodes")(wc) if train_resource("nodes")(wc) > 1 else None,
-        mpi=lambda wc: "srun" if train_resource("nodes")(wc) > 1 else None,
-        cpus_per_task=train_resource("cpus_per_task"),
-        procs_per_node=train_resource("procs_per_node"),
-        mem_mb=train_resource("mem_mb"),
-        runtime=train_resource("runtime"),
-        train_options=train_resource("train_options"),
+        **train_run_resources,
     log:
         "logs/train/{grammar}/{size}/{budget}.log",
     benchmark:

@@ -292,11 +292,6 @@ def reference_spec_json(config: dict[str, Any]) -> str:
     return json.dumps(reference_spec(config), sort_keys=True, separators=(",", ":"))
 
 
-def options_json(config: dict[str, Any]) -> str:
-    """Run options of the training stage (checkpoint cadence, logging): never a rerun trigger."""
-    return json.dumps(config["train"].get("run", {}), sort_keys=True, separators=(",", ":"))
-
-
 def run_resources(config: dict[str, Any], spec: dict, val_path: str) -> dict:
     """Scheduler resources of one run (``datalaws.train.resources.plan``)."""
     from datalaws.train.config import parse_spec
@@ -308,7 +303,7 @@ def run_resources(config: dict[str, Any], spec: dict, val_path: str) -> dict:
     return resource_plan(arch.model(*corpus_shape(val_path, rc)), budget, hyper, rc)
 
 
-def job_resources(config: dict[str, Any], specs: list[dict], val_path: str) -> dict:
+def job_plan(config: dict[str, Any], specs: list[dict], val_path: str) -> dict:
     """One job trains its runs one after another: the largest placement, the summed runtime."""
     plans = [run_resources(config, spec, val_path) for spec in specs]
     out = {
@@ -316,25 +311,20 @@ def job_resources(config: dict[str, Any], specs: list[dict], val_path: str) -> d
         for key in ("gpu", "nodes", "cpus_per_task", "procs_per_node", "mem_mb")
     }
     out["runtime"] = sum(p["runtime"] for p in plans)
+    out["warning_lead_s"], out["gpu_model"] = plans[0]["warning_lead_s"], plans[0]["gpu_model"]
     return out
 
 
-def resource(
-    config: dict[str, Any], name: str, val_path: Callable[[str], str]
-) -> Callable[[Any], int | str | None]:
-    """A Snakemake resource callable for a pool's job (wildcard ``pool``) or, without that
-    wildcard, the reference model's."""
+def resources(
+    config: dict[str, Any], val_path: Callable[[str], str]
+) -> dict[str, Callable[[Any], int | str | None]]:
+    """``resources:`` of a pool's training job (wildcard ``pool``) or, without that wildcard, the
+    reference model's: the training stage's fields (``datalaws.train.workflow.job_resources``)."""
+    from datalaws.train.workflow import job_resources
 
-    def get(wildcards: Any) -> int | str | None:
-        if name == "train_options":
-            return options_json(config)
+    def plan_of(wildcards: Any) -> dict:
         pool = getattr(wildcards, "pool", None)
         specs = [reference_spec(config)] if pool is None else pool_specs(config, pool)
-        planned = job_resources(config, specs, val_path(grammar(config)))
-        if name == "tasks":
-            return planned["nodes"] if planned["nodes"] > 1 else None
-        if name == "mpi":
-            return "srun" if planned["nodes"] > 1 else None
-        return planned[name]
+        return job_plan(config, specs, val_path(grammar(config)))
 
-    return get
+    return job_resources(config["train"], plan_of)

@@ -1,9 +1,10 @@
 """How much machine a run needs, computed from its size and FLOPs before it starts.
 
 One function, ``plan``, turns (model, budget, hyperparameters, resource config) into the numbers a
-scheduler needs -- gpu, nodes, tasks, cpus_per_task, mem_mb, runtime (minutes) -- plus
-``procs_per_node`` and the launcher that follows from them (see ``launch.py``). The Snakemake rule
-and the SLURM profile read these numbers; nothing else decides how a run is launched.
+scheduler needs -- gpu, nodes, tasks, cpus_per_task, mem_mb, runtime (minutes), the GPU model
+and the warning lead before the time limit -- plus ``procs_per_node`` and the launcher that follows
+from them (see ``launch.py``). Every Snakemake rule that trains reads these numbers; nothing else
+decides how a run is launched or when SLURM warns it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datalaws.train.launch import launcher_name
 from datalaws.train.model import ModelConfig, count_parameters
 
 GiB = 1 << 30
+# SLURM checks its timers about once a minute, so a warning can arrive up to this much early.
+SIGNAL_EARLY_S = 60
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,11 @@ class ResourceConfig:
     target_runtime_min: float = 240.0  # add GPUs (powers of two) until the estimate fits
     runtime_safety: float = 2.0  # multiply the estimate: schedulers kill jobs that overrun
     startup_min: float = 2.0  # imports, process group, first compile, final evaluation
-    min_runtime_min: float = 5.0
+    min_runtime_min: float = 10.0  # at least 2 x (warning_lead_s + 60 s): see check_warning_lead
     host_mem_overhead_mb: int = 1500  # per process: Python, torch, CUDA context
     vocab_size_hint: int = 4096  # used when the corpus sidecar is not there yet (dry runs)
+    warning_lead_s: float = 120.0  # SLURM warns (SIGURG) this long before the time limit
+    gpu_model: str = ""  # pin a GPU type (sbatch --gpus=MODEL:N); empty: any GPU
 
     def __post_init__(self) -> None:
         if self.accelerator not in ("cpu", "gpu"):
@@ -44,10 +49,30 @@ class ResourceConfig:
                 f"train.resources.accelerator must be 'cpu' or 'gpu', got {self.accelerator!r}"
             )
         for f in fields(self):
-            if f.name != "accelerator" and getattr(self, f.name) <= 0:
+            if f.type != "str" and getattr(self, f.name) <= 0:
                 raise TrainConfigError(
                     f"train.resources.{f.name} must be > 0, got {getattr(self, f.name)}"
                 )
+        check_warning_lead(self)
+
+
+def check_warning_lead(rc: ResourceConfig) -> None:
+    """Refuse a warning lead that is not well below the shortest time limit.
+
+    A job whose limit is shorter than the lead is warned at once, and SLURM can warn up to a minute
+    early: a run would then checkpoint and stop before doing any work, attempt after attempt (seen
+    on the test cluster under load). Every plan's limit is at least ``min_runtime_min``, so checking
+    that one number covers every run: the lead plus SLURM's slack must be at most half of it.
+    """
+    shortest_s = 60 * rc.min_runtime_min
+    if shortest_s < 2 * (rc.warning_lead_s + SIGNAL_EARLY_S):
+        need = math.ceil(2 * (rc.warning_lead_s + SIGNAL_EARLY_S) / 60)
+        raise TrainConfigError(
+            f"train.resources.warning_lead_s: a warning {rc.warning_lead_s:g} s before the limit "
+            f"(SLURM may send it up to {SIGNAL_EARLY_S} s earlier) is not well below the shortest "
+            f"time limit, train.resources.min_runtime_min = {rc.min_runtime_min:g} min; raise "
+            f"min_runtime_min to at least {need} or shorten the lead"
+        )
 
 
 def estimate_memory_bytes(cfg: ModelConfig, rows: int, world: int, bf16: bool) -> int:
@@ -97,6 +122,8 @@ def plan(cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig) 
         "mem_mb": int(procs * rc.host_mem_overhead_mb + host_bytes / 2**20),
         "runtime": max(math.ceil(runtime), int(rc.min_runtime_min)),
         "launcher": launcher_name(nodes, procs),
+        "warning_lead_s": rc.warning_lead_s,
+        "gpu_model": rc.gpu_model if gpus else "",
         "flops": flops,
         "device_mem_gb": round(device_bytes / GiB, 3),
     }

@@ -65,17 +65,67 @@ def resources(section: dict, size: str, budget: int, val_path: str | Path) -> di
     return plan(cfg, budget, size_hyper(section, size), rc)
 
 
-def resource(
-    section: dict, name: str, val_path: Callable[[str], str]
-) -> Callable[[Any], int | str]:
-    """A Snakemake resource callable: one field of ``resources`` for the job's wildcards."""
+# What every training job asks of its scheduler; train_options carries the run options.
+JOB_RESOURCES = (
+    "gpu",
+    "nodes",
+    "tasks",
+    "mpi",
+    "cpus_per_task",
+    "procs_per_node",
+    "mem_mb",
+    "runtime",
+    "slurm_extra",
+    "tasks_per_gpu",
+    "gpu_model",
+    "train_options",
+)
 
-    def get(wildcards: Any) -> int | str:
+
+def scheduler_field(planned: dict, name: str) -> int | str | None:
+    """One Snakemake resource from a plan; None leaves it unset.
+
+    ``tasks`` and ``mpi`` exist only for multi-node runs: the SLURM plugin turns a GPU job's
+    ``tasks`` into ``--ntasks-per-gpu`` (``tasks_per_gpu=0`` keeps that out), and ``mpi="srun"``
+    tells it not to wrap the launcher's own ``srun`` in another. ``slurm_extra`` asks SLURM for the
+    warning signal the trainer checkpoints on (docs/slurm.md); the local executor ignores all three.
+    """
+    multi_node = planned["nodes"] > 1
+    if name == "tasks":
+        return planned["nodes"] if multi_node else None
+    if name == "mpi":
+        return "srun" if multi_node else None
+    if name == "slurm_extra":
+        return f"--signal=URG@{round(planned['warning_lead_s'])}"
+    if name == "tasks_per_gpu":
+        return 0
+    if name == "gpu_model":
+        return planned["gpu_model"] or None
+    return planned[name]
+
+
+def job_resources(
+    section: dict, plan_of: Callable[[Any], dict]
+) -> dict[str, Callable[[Any], int | str | None]]:
+    """The ``resources:`` of a training rule, from ``plan_of(wildcards)`` (a resource plan).
+
+    Every rule that trains takes its resources from here, so each gets the same placement fields,
+    the same warning signal and the same run options.
+    """
+
+    def field(name: str) -> Callable[[Any], int | str | None]:
         if name == "train_options":
-            return options_json(section)
-        planned = resources(
-            section, wildcards.size, int(wildcards.budget), val_path(wildcards.grammar)
-        )
-        return planned[name]
+            return lambda wildcards: options_json(section)
+        return lambda wildcards: scheduler_field(plan_of(wildcards), name)
 
-    return get
+    return {name: field(name) for name in JOB_RESOURCES}
+
+
+def run_resources(
+    section: dict, val_path: Callable[[str], str]
+) -> dict[str, Callable[[Any], int | str | None]]:
+    """``resources:`` of the ``train`` rule: one run per (grammar, size, budget) wildcard."""
+    return job_resources(
+        section,
+        lambda wc: resources(section, wc.size, int(wc.budget), val_path(wc.grammar)),
+    )
