@@ -66,9 +66,10 @@ def check_config(config: dict) -> None:
             f"train.budgets entry ({max(budgets)}); raise data.train_tokens"
         )
     if "train" in config:
-        from datalaws.train.workflow import resource_config
+        from datalaws.train.workflow import check_schedule, resource_config
 
         resource_config(config["train"])  # hardware and time margins, e.g. the warning lead
+        check_schedule(config["train"], config.get("context", 256))
 
 
 def validate_config(config: dict, schema: Path = SCHEMA) -> dict:

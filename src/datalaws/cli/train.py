@@ -65,6 +65,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     what.add_argument("--epochs", type=float, help="passes over a pool of budget/epochs tokens")
     what.add_argument("--unique-tokens", type=int, help="pool size; the budget repeats over it")
     what.add_argument("--grammar", help="label recorded in final.json (default: from the corpus)")
+    what.add_argument(
+        "--trunk", help="a WSD run starts from this trunk run's checkpoint at its decay start"
+    )
     hyper = p.add_argument_group("hyperparameter overrides (enter the config hash)")
     for name, kind in _HYPER_FLAGS.items():
         hyper.add_argument(
@@ -82,12 +85,16 @@ def resolve_run(args: argparse.Namespace) -> dict:
     """Turn the arguments into keyword arguments of ``datalaws.train.train``."""
     tc = _tc()
     labels: dict = {}
+    wsd, branch_budgets = None, None
     if args.spec:
-        arch, hyper, budget, unique, labels = tc.parse_spec(_json_or_file(args.spec))
+        spec = _json_or_file(args.spec)
+        arch, hyper, budget, unique, labels = tc.parse_spec(spec)
+        wsd, branch_budgets = tc.parse_wsd(spec)
     elif args.config and args.size:
         section = _train_section(args.config)
         spec = tc.run_spec(section, args.size, args.budget or 0)
         arch, hyper, budget, unique, labels = tc.parse_spec(spec)
+        wsd, branch_budgets = tc.parse_wsd(spec)
     elif args.shape:
         dims = [int(x) for x in args.shape.split(",")]
         if len(dims) != 4:
@@ -123,6 +130,9 @@ def resolve_run(args: argparse.Namespace) -> dict:
         "options": options,
         "unique_tokens": unique,
         "labels": labels,
+        "wsd": wsd,
+        "branch_budgets": branch_budgets,
+        "trunk_dir": args.trunk,
     }
 
 
