@@ -1,5 +1,6 @@
 # Data-dependent neural scaling laws: grammar -> corpus -> gzip -> training grid -> laws -> report,
-# plus the theory arm (PLRF phases). Run `snakemake --profile profiles/local` for the tiny CPU
+# plus the theory arm (PLRF phases) and the data-filtering arm (qqt: quality pools, repetition,
+# mixtures). Run `snakemake --profile profiles/local` for the tiny CPU
 # study, `--profile profiles/slurm` on a cluster, `-n` to see the DAG. Stages live in
 # workflow/rules/, logic in the datalaws package.
 
@@ -13,9 +14,16 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/laws.smk"
-include: "workflow/rules/plrf.smk"
-include: "workflow/rules/qqt.smk"
-include: "workflow/rules/qqt_study.smk"
+# The theory and data-filtering arms run where the config has their sections.
+if "plrf" in config:
+
+    include: "workflow/rules/plrf.smk"
+
+
+if "qqt" in config:
+
+    include: "workflow/rules/qqt.smk"
+    include: "workflow/rules/qqt_study.smk"
 
 
 rule all:
@@ -23,8 +31,8 @@ rule all:
         data_targets(),
         train_targets(),
         laws_targets(),
-        plrf_targets(),
-        qqt_targets(),
+        plrf_targets() if "plrf" in config else [],
+        qqt_targets() if "qqt" in config else [],
     default_target: True
 
 
@@ -41,8 +49,3 @@ rule train_all:
 rule laws_all:
     input:
         laws_targets(),
-
-
-rule qqt_all:
-    input:
-        qqt_targets(),

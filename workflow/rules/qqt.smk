@@ -116,3 +116,8 @@ rule qqt_figures:
         "../../envs/datalaws.yaml"
     script:
         "../scripts/qqt_figures.py"
+
+
+rule qqt_all:
+    input:
+        qqt_targets(),
