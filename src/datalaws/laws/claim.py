@@ -8,6 +8,10 @@ slope of log10(D_opt / N_opt) on H: the least-squares line through the point val
 percentile interval from the lines through the b-th bootstrap value of every grammar. The verdict
 says which way the interval points, or that it straddles zero.
 
+The equal-compressibility control (the paper's Table 5 idea): grammars of different structure
+whose H lies within ``max_dh`` of each other. If gzip H is what drives the law, their laws agree:
+every parameter's interval, the N_opt exponent's and the tokens per parameter's overlap.
+
 Where the H-conditioned law (one law for all grammars) is available, it is checked against the
 per-grammar fits: at each grammar's H its tokens per parameter should fall inside the grammar's
 own interval, and its intervals should overlap; a disagreement means the linear-in-H form does not
@@ -23,7 +27,7 @@ import pandas as pd
 
 from datalaws.laws.bootstrap import percentile_interval
 from datalaws.laws.crossing import log_tpp
-from datalaws.laws.frontier import log_n_opt
+from datalaws.laws.frontier import exponents, log_n_opt
 from datalaws.laws.hlaw import HLawFile
 from datalaws.laws.hregress import lines_through
 from datalaws.laws.lawfile import LawFile, finite_or_none
@@ -81,14 +85,56 @@ def h_law_agreement(
     return rows
 
 
+def _overlap(a: list[float | None], b: list[float | None]) -> bool | None:
+    if None in a or None in b:
+        return None
+    return bool(a[0] <= b[1] and b[0] <= a[1])
+
+
+def equal_h_controls(
+    laws: Mapping[str, LawFile], h: Mapping[str, float], compute: float, max_dh: float
+) -> list[dict]:
+    """Every pair of grammars within ``max_dh`` of each other in H: do their laws agree?"""
+    names = sorted(laws, key=lambda g: h[g])
+    pairs = []
+    for i, g1 in enumerate(names):
+        for g2 in names[i + 1 :]:
+            if abs(h[g2] - h[g1]) > max_dh:
+                continue
+            l1, l2 = laws[g1], laws[g2]
+            checks = {
+                k: _overlap(l1.record["intervals"][k], l2.record["intervals"][k])
+                for k in l1.record["intervals"]
+            }
+            checks["n_opt_exponent"] = _overlap(
+                _interval(exponents(l1.samples)[:, 0], l1.level),
+                _interval(exponents(l2.samples)[:, 0], l2.level),
+            )
+            checks["log10_tokens_per_param"] = _overlap(
+                _interval(log_tpp(l1.samples, compute) / LN10, l1.level),
+                _interval(log_tpp(l2.samples, compute) / LN10, l2.level),
+            )
+            pairs.append(
+                {
+                    "grammars": [g1, g2],
+                    "H": [h[g1], h[g2]],
+                    "overlap": checks,
+                    "agree": all(v is not False for v in checks.values()),
+                }
+            )
+    return pairs
+
+
 def measure_claim(
     laws: Mapping[str, LawFile],
     h: Mapping[str, float],
     compute: float,
     hl: HLawFile | None = None,
     level: float = 0.95,
+    max_dh: float = 0.02,
 ) -> dict:
-    """Tokens per parameter at ``compute`` per grammar, their slope on H and the verdict."""
+    """Tokens per parameter at ``compute`` per grammar, their slope on H and the verdict; the
+    equal-H controls; the H-law's agreement with each grammar."""
     names = sorted(laws, key=lambda g: h[g])
     hs = np.array([h[g] for g in names])
     n_boot = min(laws[g].samples.shape[0] for g in names)
@@ -121,6 +167,8 @@ def measure_claim(
         "slope_interval": slope_iv,
         "n_resamples": int(ok.sum()),
         "verdict": verdict(slope_iv),
+        "equal_h_controls": equal_h_controls(laws, h, compute, max_dh),
+        "control_max_dh": max_dh,
     }
     if hl is not None:
         agreement = h_law_agreement(hl, {g: laws[g] for g in names}, h, compute)
