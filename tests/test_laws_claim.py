@@ -1,4 +1,5 @@
-"""The equal-compressibility control and the claim's verdict, on laws with known truth."""
+"""The equal-compressibility control, the claim's verdict and the diagnosis of alternative fitting
+choices, on laws with known truth."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from datalaws.atomic import write_json
 from datalaws.laws.chinchilla import Law
 from datalaws.laws.claim import equal_h_controls, verdict
+from datalaws.laws.diagnostics import VARIANTS, compare_choices, variant_runs
 from datalaws.laws.lawfile import fit_law, load_law
 from datalaws.laws.synthetic import make_runs
 
@@ -40,3 +42,20 @@ def test_verdict_reads_the_sign_off_the_interval():
     assert verdict([-0.5, -0.1]).startswith("toward parameters")
     assert verdict([-0.1, 0.5]).startswith("no significant trend")
     assert verdict([None, 0.5]).startswith("undetermined")
+
+
+def test_diagnosis_refits_the_runs_under_each_alternative_choice():
+    runs = make_runs(SAME, seed=5)
+    runs["n_params"] = runs["N"] * 3
+    runs["train_loss"] = runs["loss"] * 0.97
+    runs["val_loss"] = runs["loss"]
+    dropped = variant_runs(runs, VARIANTS["without the two smallest budgets"])
+    assert dropped["D"].min() == sorted(runs["D"].unique())[2]
+    assert (variant_runs(runs, VARIANTS["N = total parameters"])["N"] == runs["N"] * 3).all()
+    table = compare_choices(runs, n_resamples=10)
+    assert list(table["variant"]) == list(VARIANTS)
+    as_is = table.iloc[0]
+    assert as_is["holdout_median_error"] < 0.05 and as_is["rmse_log"] < 0.05
+    # a uniform 3% shift of the loss is absorbed by E and A and B, not by the exponents
+    train = table.set_index("variant").loc["loss = final training loss"]
+    assert train["n_opt_exponent"] == pytest.approx(as_is["n_opt_exponent"], abs=0.05)

@@ -11,6 +11,7 @@ grid it saw and will not extrapolate.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from datalaws.laws.chinchilla import log_loss
@@ -63,3 +64,57 @@ def fit_quality(theta: np.ndarray, n: np.ndarray, d: np.ndarray, loss: np.ndarra
         "max_abs_log_residual": float(np.max(np.abs(r))),
         "residual_structure": residual_structure(n, d, r),
     }
+
+
+# What a study could have fitted instead of its defaults: each is a candidate cause of a law that
+# does not extrapolate (docs/laws.md, "Why the tiny study's laws failed").
+VARIANTS = {
+    "as configured": {},
+    "N = total parameters": {"N": "n_params"},
+    "loss = final training loss": {"loss": "train_loss"},
+    "without the smallest budget": {"drop_budgets": 1},
+    "without the two smallest budgets": {"drop_budgets": 2},
+}
+
+
+def variant_runs(runs: pd.DataFrame, choice: dict) -> pd.DataFrame:
+    """The runs table under one alternative choice of N, loss or budgets."""
+    out = runs.copy()
+    if "N" in choice:
+        out["N"] = out[choice["N"]].astype(float)
+    if "loss" in choice:
+        out["loss"] = out[choice["loss"]].astype(float)
+    if choice.get("drop_budgets"):
+        kept = sorted(out["D"].unique())[choice["drop_budgets"] :]
+        out = out[out["D"].isin(kept)]
+    return out.reset_index(drop=True)
+
+
+def compare_choices(runs: pd.DataFrame, n_resamples: int = 100, seed: int = 0) -> pd.DataFrame:
+    """Fit and held-out check of one grammar's runs under every variant of ``VARIANTS``."""
+    from datalaws.laws.holdout import holdout
+    from datalaws.laws.lawfile import fit_law
+    from datalaws.laws.runs import validate_runs
+
+    rows = []
+    for name, choice in VARIANTS.items():
+        table = validate_runs(variant_runs(runs, choice), name)
+        law = fit_law(table, n_resamples=n_resamples, seed=seed)
+        held = holdout(table, n_resamples=n_resamples, seed=seed)
+        a_lo, a_hi = law["frontier"]["n_opt_exponent_interval"]
+        quality = law["fit_quality"]
+        rows.append(
+            {
+                "variant": name,
+                "runs": len(table),
+                **{k: law["params"][k] for k in ("E", "alpha", "beta")},
+                "n_opt_exponent": law["frontier"]["n_opt_exponent"],
+                "n_opt_exponent_width": None if None in (a_lo, a_hi) else a_hi - a_lo,
+                "rmse_log": quality["rmse_log"],
+                "residuals_structured": quality["residual_structure"]["flagged"],
+                "holdout_median_error": held["median_abs_relative_error"],
+                "holdout_max_error": held["max_abs_relative_error"],
+                "holdout_inside_pi": held["coverage"],
+            }
+        )
+    return pd.DataFrame(rows)
