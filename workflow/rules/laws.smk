@@ -14,6 +14,22 @@ laws_settings = laws_workflow.settings(config)
 laws_targets = partial(laws_workflow.targets, grammar_names())
 
 
+# Tables, figures and merges take seconds: they run in the Snakemake process, never as
+# a cluster job of their own.
+localrules:
+    laws_runs,
+    laws_merge,
+    laws_tables,
+    laws_fig1_gzip,
+    laws_fig2_loss,
+    laws_fig3_frontiers,
+    laws_fig4_params,
+    laws_fig5_approaches,
+    laws_fig6_holdout,
+    laws_fig7_claim,
+    laws_all,
+
+
 rule laws_collect:
     input:
         finals=lambda wc: train_final_jsons(wc.grammar),

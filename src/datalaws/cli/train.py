@@ -201,7 +201,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train one model (one process, or every rank under torchrun)",
         description="Train one Llama-style model on token shards; writes metrics.jsonl, ckpt/ "
         f"and, last, final.json. Exit codes: 0 done, 2 bad input, {launch.EXIT_DIVERGED} "
-        f"diverged, {launch.EXIT_PREEMPTED} stopped by SIGTERM/SIGUSR1 after a checkpoint.",
+        f"diverged, {launch.EXIT_PREEMPTED} stopped by SIGTERM, SIGUSR1 or SIGURG after a "
+        "checkpoint (SLURM sends SIGURG before the time limit).",
     )
     add_run_args(p)
     p.set_defaults(func=cmd_train)
@@ -210,7 +211,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train-launch",
         help="start a training run on the processes its resources call for",
         description="Start `datalaws train` as one process, under torchrun, or under srun + "
-        "torchrun, from the resources; forward SIGTERM/SIGUSR1 and map exit codes. Arguments "
+        "torchrun, from the resources; forward SIGTERM/SIGUSR1/SIGINT (SLURM signals every rank "
+        "itself) and map exit codes. Arguments "
         "after `--` go to `datalaws train`.",
     )
     p.add_argument("--nodes", type=int, default=1)
