@@ -4,9 +4,12 @@ checkpoint is the run it replaces, trained alone from step 0."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import pytest
+import yaml
+from conftest import copy_workflow, snakemake
 
 from datalaws.corpus import write_tokens
 from datalaws.grammar import GrammarSpec, random_grammar
@@ -102,3 +105,35 @@ def test_a_branch_without_its_trunk_checkpoint_is_refused(corpus, tmp_path):
             corpus["train"], corpus["val"], tmp_path / "w", arch=ARCH, budget=BUDGETS[0],
             hyper=HYPER, options=QUIET, wsd=WSD(trunk_budget=max(BUDGETS), warmup_steps=14),
         )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_wsd_grid_runs_through_snakemake_trunks_first(tmp_path):
+    """The real rules: one train_trunk per size, then one train job per budget that starts from
+    it; a second call has nothing to do."""
+    root = copy_workflow(tmp_path)
+    config = yaml.safe_load((root / "config" / "tiny.yaml").read_text())
+    for arm in ("plrf", "qqt"):
+        config.pop(arm)
+    config["grammars"] = [config["grammars"][0]]
+    config["data"].update(train_tokens=65536, val_tokens=8192, shard_tokens=65536)
+    train = config["train"]
+    train.update(sizes=["d16-l1", "d32-l2"], budgets=BUDGETS, wsd={"warmup_steps": 4})
+    train["hyper"].update(eval_points=1, val_sequences=8)
+    (root / "wsd.yaml").write_text(yaml.safe_dump(config))
+    args = ("train_all", "--cores", "2", "--replace-workflow-config", "--configfile", "wsd.yaml")
+    done = snakemake(root, *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    grammar = config["grammars"][0]["name"]
+    for size in train["sizes"]:
+        trunk = json.loads((root / f"results/train/{grammar}/{size}/trunk/trunk.json").read_text())
+        assert sorted(int(s) for s in trunk["branches"]) == [13, 26, 51]
+        for budget in BUDGETS:
+            run = root / f"results/train/{grammar}/{size}/{budget}"
+            final = json.loads((run / "final.json").read_text())
+            assert final["tokens"] == budget
+            assert final["spec"]["wsd"]["trunk_budget"] == max(BUDGETS)
+            log = (root / f"logs/train/{grammar}/{size}/{budget}.log").read_text()
+            assert "branched from the trunk" in log
+    again = snakemake(root, *args)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

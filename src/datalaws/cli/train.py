@@ -149,11 +149,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"datalaws train: diverged: {err}", file=sys.stderr)
         return launch.EXIT_DIVERGED
     if os.environ.get("RANK", "0") == "0":
-        print(
-            f"train_loss {result['train_loss']:.4f} val_loss {result['val_loss']:.4f} "
-            f"{result['tokens_per_s']:,.0f} tok/s -> {Path(args.out) / 'final.json'}"
-        )
+        print(summary_line(result, Path(args.out)))
     return 0
+
+
+def summary_line(result: dict, out: Path) -> str:
+    """One line on a finished run, or on a WSD trunk (which has kept branches, not a loss)."""
+    if "branches" in result:
+        return (
+            f"trunk: {len(result['branches'])} branch checkpoints up to step {result['steps']}, "
+            f"{result['tokens_per_s']:,.0f} tok/s -> {out / 'trunk.json'}"
+        )
+    return (
+        f"train_loss {result['train_loss']:.4f} val_loss {result['val_loss']:.4f} "
+        f"{result['tokens_per_s']:,.0f} tok/s -> {out / 'final.json'}"
+    )
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
