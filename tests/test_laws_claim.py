@@ -59,3 +59,17 @@ def test_diagnosis_refits_the_runs_under_each_alternative_choice():
     # a uniform 3% shift of the loss is absorbed by E and A and B, not by the exponents
     train = table.set_index("variant").loc["loss = final training loss"]
     assert train["n_opt_exponent"] == pytest.approx(as_is["n_opt_exponent"], abs=0.05)
+
+
+def test_report_tables_round_and_name_unresolved_parameters():
+    import pandas as pd
+
+    from datalaws.laws.tables import readable
+
+    table = pd.DataFrame(
+        {"A": [12.3456789, None], "B_hi": [4.9e161, 3.0], "rmse_log": [0.0123456789, float("nan")]}
+    )
+    out = readable(table)
+    assert out["A"].tolist() == [12.35, "unresolved"]
+    assert out["B_hi"].tolist() == ["unresolved", 3.0]
+    assert out["rmse_log"].tolist() == [0.01235, ""]
