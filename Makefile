@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml requirements/cpu.lock
 	touch $(STAMP)
 
 study: $(STAMP)
+	datalaws check-config config/tiny.yaml
 	snakemake --profile profiles/local
 	snakemake --profile profiles/local --report results/report.html
 

@@ -1,9 +1,13 @@
-from snakemake.utils import validate
+from datalaws.config import (
+    corpus_seed,
+    grammar_entry,
+    grammar_seed,
+    n_train_shards,
+    validate_config,
+)
 
-from datalaws.config import check_config, corpus_seed, grammar_entry, grammar_seed, n_train_shards
-
-validate(config, "../schemas/config.schema.yaml")
-check_config(config)
+# One line per problem (key path and what is wrong), before any job starts; fills defaults.
+validate_config(config)
 
 
 wildcard_constraints:
