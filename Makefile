@@ -1,13 +1,14 @@
 # Two entry points on a fresh machine (each builds .venv first if it is missing or stale):
 #   make study   the tiny study end to end on this CPU machine (profiles/local), then the report
 #   make test    the test suite, lint included (what CI runs through .ci/run)
+#   make check   lint and the fast tests only (no workflows, no multi-process training, no SLURM)
 
 VENV := .venv
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: study test lint bench clean
+.PHONY: study test check lint bench clean
 
 $(STAMP): pyproject.toml requirements/cpu.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -23,6 +24,9 @@ study: $(STAMP)
 
 test: $(STAMP) lint
 	python -m pytest
+
+check: $(STAMP) lint
+	python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	ruff check .

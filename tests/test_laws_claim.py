@@ -26,6 +26,7 @@ def laws(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_grammars_of_equal_h_and_the_same_law_agree_and_different_laws_do_not(laws):
     h = {"g1": 0.300, "g2": 0.310, "g3": 0.315}
     pairs = {tuple(p["grammars"]): p for p in equal_h_controls(laws, h, 1e14, max_dh=0.02)}
@@ -44,6 +45,7 @@ def test_verdict_reads_the_sign_off_the_interval():
     assert verdict([None, 0.5]).startswith("undetermined")
 
 
+@pytest.mark.slow
 def test_diagnosis_refits_the_runs_under_each_alternative_choice():
     runs = make_runs(SAME, seed=5)
     runs["n_params"] = runs["N"] * 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 from conftest import REPO, copy_workflow, snakemake
 
@@ -22,6 +23,7 @@ def dry_run_jobs(root, *targets: str) -> list[tuple[str, str]]:
     )
 
 
+@pytest.mark.slow
 def test_rerunning_one_grammar_reruns_its_whole_chain_and_nothing_else(tmp_path):
     root = copy_workflow(tmp_path)
     g = TINY["grammars"][1]["name"]
