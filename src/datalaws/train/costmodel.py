@@ -126,8 +126,9 @@ def from_dict(record: dict, where: str) -> CostModel:
         raise CostModelError(f"{where}: not a cost model (format {FORMAT!r} expected)")
     try:
         points = tuple(StepTiming(**p) for p in record["points"])
-        model = CostModel(**{k: v for k, v in record.items() if k not in ("format", "points")},
-                          points=points)  # fmt: skip
+        model = CostModel(
+            **{k: v for k, v in record.items() if k not in ("format", "points")}, points=points
+        )
     except (KeyError, TypeError) as err:
         raise CostModelError(f"{where}: malformed cost model ({err})") from err
     if model.accelerator not in ("gpu", "cpu") or model.form not in FORMS:
