@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,17 +65,16 @@ def run_check(s: Setup) -> dict:
     grid_mode = args.grid if args.grid != "auto" else ("run" if s.cuda else "dry")
     reserve = {"run": 60 * args.grid_reserve_min, "dry": 30.0, "off": 0.0}[grid_mode]
     parts: dict[str, dict] = {}
-    parts["correctness"] = guarded("correctness", part_correctness, s)
-    if parts["correctness"]["status"] == "passed":
-        reference = Path(parts["correctness"]["reference"])
-        parts["resume"] = guarded("resume", part_resume, s, reference)
-    else:
-        parts["resume"] = {"status": "skipped", "reason": "the correctness runs did not pass"}
+    with ThreadPoolExecutor(2) as pool:  # independent small runs: at once saves their start-up
+        correctness = pool.submit(guarded, "correctness", part_correctness, s)
+        resume = pool.submit(guarded, "resume", part_resume, s)
+        parts["correctness"], parts["resume"] = correctness.result(), resume.result()
     parts["throughput"] = guarded("throughput", part_throughput, s, reserve)
     sizes = parts["throughput"].get("sizes", [])
     measured = [r for r in sizes if r["status"] == "measured"]
     parts["memory"] = memory_table(measured)
-    parts["packing"] = guarded("packing", part_packing, s, measured[0] if measured else None)
+    smallest = measured[0] if measured else None
+    parts["packing"] = guarded("packing", part_packing, s, smallest, reserve)
     parts["cost_model"] = guarded("cost_model", part_cost_model, s, sizes)
     if grid_mode == "off":
         parts["grid"] = {"status": "skipped", "reason": "--grid off"}

@@ -36,7 +36,7 @@ from datalaws.train.resources import estimate_memory_bytes
 
 
 def part_correctness(s: Setup) -> dict:
-    """bf16 and fp32 from the same seed; the bf16 run is also the resume check's reference."""
+    """bf16 and fp32 from the same seed, both at once; their loss curves must agree."""
     size, steps = s.args.check_size, s.args.check_steps
     result: dict[str, Any] = {
         "size": size,
@@ -69,28 +69,57 @@ def part_correctness(s: Setup) -> dict:
         "dtype": {p: finals[p]["dtype"] for p in finals},
         "max_curve_gap": float(gap.max()),
         "val_gap": val_gap,
-        "reference": str(s.work / "correctness-bf16"),
     }
 
 
-def part_resume(s: Setup, reference: Path) -> dict:
-    """The bf16 run once more: SIGURG to every process of it mid-run, exit 75, rerun, compare."""
+def part_resume(s: Setup) -> dict:
+    """A bf16 run stopped by SIGURG to every process of it a third of the way in (exit 75), then
+    rerun; alongside, the same run uninterrupted, which the resumed one must end like."""
     steps = s.args.check_steps
     spec, _ = spec_for(
         s, s.args.check_size, steps, lr=s.args.check_lr, eval_points=4, precision="bf16"
     )
+    ref_cmd, reference = launched(s, "resume-reference", spec)
+    ref_proc = runs.start(ref_cmd, s.log("resume-reference"))
+    try:
+        result = interrupt_and_resume(s, spec, steps)
+    finally:
+        ref_code = runs.wait(ref_proc, s.left())
+    if result["status"] == "failed":
+        return result
+    if ref_code != 0:
+        return result | failed_run(s, "resume-reference", {"exit_code": ref_code}, "reference")
+    out = s.work / "resume"
+    final, ref = atomic.read_json(out / "final.json"), atomic.read_json(reference / "final.json")
+    logged = [r["step"] for r in runs.step_records(out)]
+    losses = [r["train_loss"] for r in runs.step_records(out)]
+    ref_losses = [r["train_loss"] for r in runs.step_records(reference)]
+    after = slice(result["stopped_at_step"], result["stopped_at_step"] + 5)  # just restarted
+    gaps = {
+        "train_loss": abs(final["train_loss"] - ref["train_loss"]),
+        "val_loss": abs(final["val_loss"] - ref["val_loss"]),
+        "steps_after_resume": float(np.max(np.abs(np.subtract(losses[after], ref_losses[after])))),
+    }
+    once = logged == list(range(1, steps + 1))
+    passed = max(gaps.values()) <= result["tolerance_nats"] and once and final["attempts"] == 2
+    return result | {
+        "status": "passed" if passed else "failed",
+        "attempts": final["attempts"],
+        "each_step_logged_once": once,
+        "gaps": gaps,
+    }
+
+
+def interrupt_and_resume(s: Setup, spec: dict, steps: int) -> dict:
+    """Start the run, SIGURG it a third of the way in, expect exit 75 and a checkpoint, rerun."""
     cmd, out = launched(s, "resume", spec)
-    tol = RESUME_TOL[s.device]
-    result: dict[str, Any] = {"size": s.args.check_size, "steps": steps, "tolerance_nats": tol}
+    result: dict[str, Any] = {"size": s.args.check_size, "steps": steps,
+                              "tolerance_nats": RESUME_TOL[s.device], "status": "ran"}  # fmt: skip
     proc = runs.start(cmd, s.log("resume"))
     if not runs.wait_for_step(proc, out, steps // 3, s.left()):
         code = runs.wait(proc, s.left())
-        return result | failed_run(
-            s,
-            "resume",
-            {"exit_code": code},
-            f"the run ended before the signal at step {steps // 3}",
-        )
+        why = f"the run ended before the signal at step {steps // 3}"
+        return result | failed_run(s, "resume", {"exit_code": code}, why)
     runs.signal_tree(proc.pid, signal.SIGURG)
     first = runs.wait(proc, s.left())
     latest = out / "ckpt" / "latest.json"
@@ -100,27 +129,7 @@ def part_resume(s: Setup, reference: Path) -> dict:
     again = runs.run(cmd, s.log("resume"), s.left())
     if again["exit_code"] != 0:
         return result | failed_run(s, "resume", again, "the resumed run")
-    final, ref = atomic.read_json(out / "final.json"), atomic.read_json(reference / "final.json")
-    logged = [r["step"] for r in runs.step_records(out)]
-    ref_losses = [r["train_loss"] for r in runs.step_records(reference)]
-    losses = [r["train_loss"] for r in runs.step_records(out)]
-    after = slice(stopped_at, stopped_at + 5)  # the first steps after the restart
-    gaps = {
-        "train_loss": abs(final["train_loss"] - ref["train_loss"]),
-        "val_loss": abs(final["val_loss"] - ref["val_loss"]),
-        "steps_after_resume": float(np.max(np.abs(np.subtract(losses[after], ref_losses[after])))),
-    }
-    passed = (
-        max(gaps.values()) <= tol and logged == list(range(1, steps + 1)) and final["attempts"] == 2
-    )
-    return result | {
-        "status": "passed" if passed else "failed",
-        "stopped_at_step": stopped_at,
-        "exit_codes": [first, again["exit_code"]],
-        "attempts": final["attempts"],
-        "each_step_logged_once": logged == list(range(1, steps + 1)),
-        "gaps": gaps,
-    }
+    return result | {"stopped_at_step": stopped_at, "exit_codes": [first, again["exit_code"]]}
 
 
 def measure_size(s: Setup, size: str, name: str, timeout_s: float, steps: int) -> dict:
@@ -219,11 +228,13 @@ def part_throughput(s: Setup, reserve_s: float) -> dict:
     }
 
 
-def part_packing(s: Setup, single: dict | None) -> dict:
+def part_packing(s: Setup, single: dict | None, reserve_s: float) -> dict:
     """``--pack`` copies of one size at once on the one device, against the same size alone."""
     k = s.args.pack
     if k < 2 or single is None:
         return {"status": "skipped", "reason": "--pack < 2 or no size measured"}
+    if s.left() - reserve_s < 30:
+        return {"status": "skipped", "reason": "time budget"}
     size, steps = single["size"], s.args.warmup_steps + 3 * s.args.measure_steps
     spec, tokens_per_step = spec_for(s, size, steps)
     procs = []
@@ -232,7 +243,7 @@ def part_packing(s: Setup, single: dict | None) -> dict:
         worker = [*runs.worker_args(s.corpus, spec, options_for(s)), "--out", str(out)]
         cmd = launch.launch_command(1, 1, worker, module=peak_memory.MODULE)
         procs.append((out, runs.start(cmd, s.log(f"packing-{i}"), launch.launch_env(s.threads))))
-    codes = [runs.wait(proc, s.left()) for _, proc in procs]
+    codes = [runs.wait(proc, s.left() - reserve_s) for _, proc in procs]
     if any(code != 0 for code in codes):
         return {
             "status": "failed",
