@@ -158,7 +158,9 @@ def test_a_missing_or_foreign_cost_model_stops_the_plan_before_any_job(tmp_path)
     with pytest.raises(TrainConfigError, match=r"train.resources.cost_model: .*not found"):
         ResourceConfig(accelerator="gpu", cost_model=str(tmp_path / "none.json"))
     path = gpu_cost_model(tmp_path / "gpu.json")
-    with pytest.raises(TrainConfigError, match=r"measured on a gpu .*, but train.resources.accelerator is 'cpu'"):
+    with pytest.raises(
+        TrainConfigError, match=r"measured on a gpu .*, but train.resources.accelerator is 'cpu'"
+    ):
         from_dict(ResourceConfig, TINY["resources"] | {"cost_model": str(path)}, "r")
 
 
@@ -259,6 +261,10 @@ def test_the_measured_cost_model_prices_the_grid(cpu_check):
     grid = part["study_grid"]
     assert grid["runs"] == 64 and grid["measured"]["basis"] == f"measured:{part['path']}"
     assert grid["assumed"]["basis"].startswith("assumed_cpu_flops:")
+    packing = grid["packing"]  # the packed size's hours, shrunk by the measured speedup
+    speedup = cpu_check["report"]["parts"]["packing"]["speedup"]
+    saved = packing["device_hours_estimated"] * max(0.0, 1 - 1 / speedup)
+    assert packing["size"] == "d16-l1" and packing["saved_device_hours"] == pytest.approx(saved)
     rc = from_dict(ResourceConfig, TINY["resources"] | {"cost_model": part["path"]}, "r")
     cfg = ModelConfig(16, 32, 1, 1, 301, 256)
     planned = plan(cfg, 524288, HyperParams(batch_size=4), rc)

@@ -75,7 +75,7 @@ def run_check(s: Setup) -> dict:
     parts["memory"] = memory_table(measured)
     smallest = measured[0] if measured else None
     parts["packing"] = guarded("packing", part_packing, s, smallest, reserve)
-    parts["cost_model"] = guarded("cost_model", part_cost_model, s, sizes)
+    parts["cost_model"] = guarded("cost_model", part_cost_model, s, sizes, parts["packing"])
     if grid_mode == "off":
         parts["grid"] = {"status": "skipped", "reason": "--grid off"}
     else:

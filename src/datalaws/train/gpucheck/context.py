@@ -91,6 +91,7 @@ def launched(s: Setup, name: str, spec: dict) -> tuple[list[str], Path]:
 
 
 def failed_run(s: Setup, name: str, result: dict, what: str) -> dict:
+    """A failed part: why, and the end of the run's log (the device machine may be gone later)."""
     code = result["exit_code"]
     reason = "stopped at the time budget" if code is None else f"exit code {code}"
     return {
@@ -101,5 +102,6 @@ def failed_run(s: Setup, name: str, result: dict, what: str) -> dict:
 
 
 def moving_mean(values: list[float], window: int) -> np.ndarray:
+    """Mean over each ``window`` consecutive values: per-step losses are too noisy to compare."""
     window = min(window, len(values))
     return np.convolve(values, np.ones(window) / window, mode="valid")

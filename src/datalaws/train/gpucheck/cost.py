@@ -13,7 +13,7 @@ from datalaws.train.gpucheck.context import Setup, options_for
 from datalaws.train.resources import ResourceConfig, plan, runtime_basis
 
 
-def part_cost_model(s: Setup, sizes: list[dict]) -> dict:
+def part_cost_model(s: Setup, sizes: list[dict], packing: dict) -> dict:
     """Fit the measured step times, save the model, and price the study grid with it."""
     measured = [r for r in sizes if r["status"] == "measured"]
     if not measured:
@@ -40,39 +40,57 @@ def part_cost_model(s: Setup, sizes: list[dict]) -> dict:
         k: getattr(model, k)
         for k in ("form", "step_overhead_s", "layer_overhead_s", "flops_per_s", "max_rel_error")
     }
-    return {"status": "fitted", "path": str(path), "fit": fit, "study_grid": grid_hours(s, path)}
+    return {
+        "status": "fitted",
+        "path": str(path),
+        "fit": fit,
+        "study_grid": grid_hours(s, path, packing),
+    }
 
 
-def grid_hours(s: Setup, model_path: Path) -> dict:
-    """Device-hours of every run of the config's grid, from the cost model and from the config's
-    assumed rate: at the planned time limits, and as the bare estimate."""
+def grid_plans(s: Setup, rc: ResourceConfig) -> list[tuple[str, dict]]:
+    """(size, resource plan) of every run of the config's grid, as the training rule plans it."""
+    context = s.study.get("context", 256)
+    out = []
+    for grammar in s.study.get("grammars", []):
+        vocab = grammar.get("terminals", rc.vocab_size_hint - 1) + 1
+        for size in s.section["sizes"]:
+            cfg = ladder(s.section)[size].model(vocab, context)
+            hyper = size_hyper(s.section, size)
+            out += [(size, plan(cfg, budget, hyper, rc)) for budget in s.section["budgets"]]
+    return out
+
+
+def device_hours(plans: list[tuple[str, dict]], key: str) -> float:
+    """Devices x minutes (``runtime``: the time limit, ``estimate_min``: the bare estimate)."""
+    return sum((p["gpu"] or p["procs_per_node"]) * p[key] / 60 for _, p in plans)
+
+
+def grid_hours(s: Setup, model_path: Path, packing: dict) -> dict:
+    """Device-hours of the config's grid by the cost model and by the config's assumed rate, and
+    what packing the measured size would save (its runs' hours shrink by the packing speedup)."""
     settings = {**s.section.get("resources", {}), "cost_model": ""}
-    rc = from_dict(ResourceConfig, settings, "train.resources")
+    assumed = from_dict(ResourceConfig, settings, "train.resources")
     try:
-        measured_rc = replace(rc, cost_model=str(model_path))
+        measured = replace(assumed, cost_model=str(model_path))
     except ValueError as err:
         return {"status": "skipped", "reason": str(err)}
-    totals = {}
-    for label, config in (("measured", measured_rc), ("assumed", rc)):
-        at_limits = estimated = 0.0
-        for grammar in s.study.get("grammars", []):
-            vocab = grammar.get("terminals", rc.vocab_size_hint - 1) + 1
-            for size in s.section["sizes"]:
-                cfg = ladder(s.section)[size].model(vocab, s.study.get("context", 256))
-                for budget in s.section["budgets"]:
-                    p = plan(cfg, budget, size_hyper(s.section, size), config)
-                    devices = p["gpu"] or p["procs_per_node"]
-                    at_limits += devices * p["runtime"] / 60
-                    estimated += devices * p["estimate_min"] / 60
-        totals[label] = {
-            "basis": runtime_basis(config),
-            "device_hours_at_limits": at_limits,
-            "device_hours_estimated": estimated,
+    result: dict = {"status": "computed"}
+    for label, rc in (("measured", measured), ("assumed", assumed)):
+        plans = grid_plans(s, rc)
+        result["runs"] = len(plans)
+        result[label] = {
+            "basis": runtime_basis(rc),
+            "device_hours_at_limits": device_hours(plans, "runtime"),
+            "device_hours_estimated": device_hours(plans, "estimate_min"),
         }
-    return {
-        "status": "computed",
-        "runs": len(s.study.get("grammars", []))
-        * len(s.section["sizes"])
-        * len(s.section["budgets"]),
-        **totals,
-    }
+        if label == "measured" and packing.get("status") == "measured":
+            packed = [(size, p) for size, p in plans if size == packing["size"]]
+            hours = device_hours(packed, "estimate_min")
+            result["packing"] = {
+                "size": packing["size"],
+                "speedup": packing["speedup"],
+                "device_hours_estimated": hours,
+                "saved_device_hours": hours * max(0.0, 1 - 1 / packing["speedup"]),
+            }
+    return result
