@@ -200,6 +200,21 @@ def test_compiled_bf16_training_matches_eager_on_cpu(tmp_path, monkeypatch):
 # ---- the check on a CPU --------------------------------------------------------------------------
 
 
+def test_bad_arguments_are_refused_before_any_run(tmp_path, capsys):
+    from datalaws.train.gpucheck.cli import main
+
+    tiny = str(REPO / "config" / "tiny.yaml")
+    cases = {
+        "not in train.ladder": ["--device", "cpu", "--config", tiny, "--sizes", "d99"],
+        "has no train section": ["--device", "cpu", "--config", str(REPO / "envs/datalaws.yaml")],
+        "--check-size": ["--device", "cpu", "--config", tiny, "--check-size", "d99"],
+    }
+    for message, args in cases.items():
+        assert main([*args, "--out", str(tmp_path / "out")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing written, nothing run
+
+
 @pytest.fixture(scope="module")
 def cpu_check(tmp_path_factory) -> dict:
     """scripts/gpu_check.py --device cpu on the smallest tiny size, every part, grid as dry run."""
