@@ -2,13 +2,17 @@
 #   make study   the tiny study end to end on this CPU machine (profiles/local), then the report
 #   make test    the test suite, lint included (what CI runs through .ci/run)
 #   make check   lint and the fast tests only (no workflows, no multi-process training, no SLURM)
+# On a GPU machine:
+#   make gpu-check   the device check (docs/training.md, "GPU check"): throughput and MFU per size,
+#                    bf16 vs fp32, kill and resume, the tiny grid; JSON + summary to $OUT or
+#                    results/gpu-check/ (GPU_CHECK_ARGS passes options, e.g. --sizes d64-l2 --pack 8)
 
 VENV := .venv
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: study test check lint bench clean
+.PHONY: study test check lint bench clean gpu-check
 
 $(STAMP): pyproject.toml requirements/cpu.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -27,6 +31,9 @@ test: $(STAMP) lint
 
 check: $(STAMP) lint
 	python -m pytest -m "not slow"
+
+gpu-check: $(STAMP)
+	python scripts/gpu_check.py --device cuda $(GPU_CHECK_ARGS)
 
 lint: $(STAMP)
 	ruff check .

@@ -311,7 +311,8 @@ def job_plan(config: dict[str, Any], specs: list[dict], val_path: str) -> dict:
         for key in ("gpu", "nodes", "cpus_per_task", "procs_per_node", "mem_mb")
     }
     out["runtime"] = sum(p["runtime"] for p in plans)
-    out["warning_lead_s"], out["gpu_model"] = plans[0]["warning_lead_s"], plans[0]["gpu_model"]
+    for key in ("warning_lead_s", "gpu_model", "runtime_basis"):  # the same for every run
+        out[key] = plans[0][key]
     return out
 
 
