@@ -7,6 +7,7 @@ here, so a malformed config names the key and the problem before any job starts.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections import Counter
 from pathlib import Path
@@ -87,7 +88,7 @@ def check_config(config: dict) -> None:
         check_schedule(config["train"], config.get("context", 256))
 
 
-def schema_errors(config: dict, schema: Path = SCHEMA) -> list[str]:
+def schema_errors(config: dict, schema: Path = SCHEMA, prefix: str = "") -> list[str]:
     """Every schema violation as one line: the key's dotted path, then what is wrong with it.
 
     jsonschema's own message for a failed ``$ref`` carries the whole sub-schema (hundreds of
@@ -104,20 +105,45 @@ def schema_errors(config: dict, schema: Path = SCHEMA) -> list[str]:
     )
     lines = []
     for error in validator.iter_errors(config):
-        where = ".".join(str(k) for k in error.absolute_path) or "(top level)"
+        keys = [prefix] if prefix else []
+        where = ".".join(keys + [str(k) for k in error.absolute_path]) or "(top level)"
         lines.append(f"{where}: {error.message}")
     return sorted(lines)
 
 
+# Sections with a schema of their own: the only place their defaults are written down.
+SECTIONS = ("train", "laws", "plrf", "qqt")
+
+
+def with_defaults(section: dict | None, name: str) -> dict:
+    """A copy of one config section with every default of its schema filled in.
+
+    snakemake.utils.validate fills defaults only in the schema it is given, not through the main
+    schema's ``$ref``s, so each section is validated against its own schema file.
+    """
+    from snakemake.utils import validate
+
+    out = copy.deepcopy(section or {})
+    schema = SCHEMA.parent / f"{name}.schema.yaml"
+    errors = schema_errors(out, schema, prefix=name)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+    validate(out, str(schema))
+    return out
+
+
 def validate_config(config: dict, schema: Path = SCHEMA) -> dict:
-    """Schema validation, one line per problem, then snakemake.utils.validate (which also fills
-    defaults) and the cross-key checks."""
+    """Schema validation, one line per problem, then each section's defaults filled in (in
+    place), then the cross-key checks."""
     from snakemake.utils import validate
 
     errors = schema_errors(config, schema)
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
     validate(config, str(schema))
+    for name in SECTIONS:
+        if name in config:
+            config[name] = with_defaults(config[name], name)
     check_config(config)
     return config
 
