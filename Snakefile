@@ -1,7 +1,7 @@
-# Data-dependent neural scaling laws: grammar -> corpus -> gzip -> training grid -> laws -> report,
-# plus the theory arm (PLRF phases). Run `snakemake --profile profiles/local` for the tiny CPU
-# study, `--profile profiles/slurm` on a cluster, `-n` to see the DAG. Stages live in
-# workflow/rules/, logic in the datalaws package.
+# Data-dependent neural scaling laws: grammar or dataset -> corpus -> gzip -> training grid -> laws
+# -> report, plus the theory arm (PLRF phases) and the comparison across sources (compare).
+# Run `snakemake --profile profiles/local` for the tiny CPU study, `--profile profiles/slurm` on a
+# cluster, `-n` to see the DAG. Stages live in workflow/rules/, logic in the datalaws package.
 
 configfile: "config/config.yaml"
 
@@ -16,6 +16,7 @@ include: "workflow/rules/laws.smk"
 include: "workflow/rules/plrf.smk"
 include: "workflow/rules/qqt.smk"
 include: "workflow/rules/qqt_study.smk"
+include: "workflow/rules/compare.smk"
 
 
 rule all:
@@ -25,6 +26,7 @@ rule all:
         laws_targets(),
         plrf_targets(),
         qqt_targets(),
+        compare_targets(),
     default_target: True
 
 
@@ -46,3 +48,8 @@ rule laws_all:
 rule qqt_all:
     input:
         qqt_targets(),
+
+
+rule compare_all:
+    input:
+        compare_targets(),

@@ -45,6 +45,16 @@ def corpus_seed(config: dict, name: str) -> int:
     return derive_seed(config["seed"], "corpus", name)
 
 
+def source_names(config: dict) -> list[str]:
+    """Every source the study trains on: its grammars, then its datasets (docs/datasets.md).
+
+    Both are values of the workflow's ``grammar`` wildcard, so training and laws treat them alike.
+    """
+    return [g["name"] for g in config["grammars"]] + [
+        d["name"] for d in config.get("datasets") or []
+    ]
+
+
 def n_train_shards(config: dict) -> int:
     data = config["data"]
     return -(-data["train_tokens"] // data["shard_tokens"])
@@ -59,16 +69,33 @@ def check_config(config: dict) -> None:
     dupes = _duplicates([g["name"] for g in config["grammars"]])
     if dupes:
         raise ConfigError(f"grammars: duplicate grammar names {dupes}; names must be unique")
+    if not source_names(config):
+        raise ConfigError("grammars, datasets: the study needs at least one grammar or dataset")
+    dupes = _duplicates(source_names(config))
+    if dupes:
+        raise ConfigError(
+            f"grammars, datasets: names {dupes} are used twice; every grammar and dataset needs "
+            "its own name (it names the corpus, the runs and the law)"
+        )
     budgets = config.get("train", {}).get("budgets", [])
     if budgets and max(budgets) > config["data"]["train_tokens"]:
         raise ConfigError(
             f"data.train_tokens: {config['data']['train_tokens']} tokens cannot cover the largest "
             f"train.budgets entry ({max(budgets)}); raise data.train_tokens"
         )
+    rows = -(-config["data"]["train_tokens"] // config["context"])
+    if config["gzip"]["sequences"] > rows:
+        raise ConfigError(
+            f"gzip.sequences: {config['gzip']['sequences']} sequences cannot be sampled from "
+            f"{rows} training sequences (data.train_tokens / context); lower gzip.sequences"
+        )
     if "train" in config:
         from datalaws.train.workflow import resource_config
 
         resource_config(config["train"])  # hardware and time margins, e.g. the warning lead
+    from datalaws.datasets.config import check_datasets
+
+    check_datasets(config)  # sources exist, no URLs, vocabulary fits the dtype, enough data
 
 
 def validate_config(config: dict, schema: Path = SCHEMA) -> dict:

@@ -1,6 +1,13 @@
 from snakemake.utils import validate
 
-from datalaws.config import check_config, corpus_seed, grammar_entry, grammar_seed, n_train_shards
+from datalaws.config import (
+    check_config,
+    corpus_seed,
+    grammar_entry,
+    grammar_seed,
+    n_train_shards,
+    source_names,
+)
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
@@ -12,7 +19,9 @@ wildcard_constraints:
 
 
 def grammar_names():
-    return [g["name"] for g in config["grammars"]]
+    """Every value of the `grammar` wildcard: the config's grammars, then its datasets
+    (docs/datasets.md). Training, laws and comparisons treat both alike."""
+    return source_names(config)
 
 
 def data_train_shards(grammar):
@@ -30,7 +39,13 @@ def data_gzip_json(grammar):
     return f"results/gzip/{grammar}.json"
 
 
+def data_compress_json(grammar):
+    return f"results/compress/{grammar}.json"
+
+
 def data_targets():
-    return [data_gzip_json(g) for g in grammar_names()] + [
-        data_val_path(g) for g in grammar_names()
-    ]
+    return (
+        [data_gzip_json(g) for g in grammar_names()]
+        + [data_val_path(g) for g in grammar_names()]
+        + [data_compress_json(g) for g in grammar_names()]
+    )
