@@ -1,13 +1,16 @@
 # Two entry points on a fresh machine (each builds .venv first if it is missing or stale):
 #   make study   the tiny study end to end on this CPU machine (profiles/local), then the report
 #   make test    the test suite, lint included (what CI runs through .ci/run)
+# And the real-data study (docs/datasets.md):
+#   make corpora      install the real corpora from Debian where missing, link them under corpora/
+#   make study-real   three real corpora beside three grammars (config/real.yaml over tiny.yaml)
 
 VENV := .venv
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: study test lint bench clean
+.PHONY: study study-real corpora test lint bench clean
 
 $(STAMP): pyproject.toml requirements/cpu.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -19,6 +22,16 @@ $(STAMP): pyproject.toml requirements/cpu.lock
 study: $(STAMP)
 	snakemake --profile profiles/local
 	snakemake --profile profiles/local --report results/report.html
+
+# The base config's train: section is the ladder (config/real.yaml says why it is a placeholder).
+REAL_CONFIGS := config/tiny.yaml config/real.yaml
+REAL_TARGETS := data_all train_all laws_all compare_all
+
+corpora:
+	bash scripts/corpora.sh corpora
+
+study-real: $(STAMP) corpora
+	snakemake $(REAL_TARGETS) --profile profiles/local --configfile $(REAL_CONFIGS)
 
 test: $(STAMP) lint
 	python -m pytest

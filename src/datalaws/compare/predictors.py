@@ -9,10 +9,10 @@ are then compared on equal terms.
 
 The interval comes from a bootstrap that carries both uncertainties: each replicate draws the
 sources with replacement and, for each drawn source, one of its own law's bootstrap fits. The
-best measure for a target is the one with the largest |rho|; ``p_best`` is the share of
-replicates in which it was best, which says how sure that ranking is. Replicates with fewer than
-``MIN_SOURCES`` distinct sources, or where a column is constant, give no correlation and are
-counted, not filled in.
+best measures for a target are those with the largest |rho| (ties kept); ``p_best`` is the share
+of replicates in which each was among the best, which says how sure that ranking is. Replicates
+with fewer than ``MIN_SOURCES`` distinct sources, or where a column is constant, give no
+correlation and are counted, not filled in.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from datalaws import compressors
 from datalaws.atomic import read_json, write_json
 from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import NATURAL, to_natural
@@ -107,21 +108,23 @@ def rank_correlations(
 
 
 def _best(names: list[str], rows: list[dict], boot: np.ndarray) -> dict:
-    """Per target: the measure with the largest |rho|, and how often each replicate agrees."""
+    """Per target: the measures with the largest |rho| (ties kept: with few sources many measures
+    rank the sources alike), and for each the share of replicates in which it is among the best."""
     out = {}
     for t, target in enumerate(TARGETS):
         rhos = np.array([r["rho"] for r in rows if r["target"] == target], dtype=float)
         if not np.any(np.isfinite(rhos)):
             out[target] = None
             continue
-        m = int(np.nanargmax(np.abs(rhos)))
-        strength = np.abs(boot[:, :, t])
-        ok = np.all(np.isfinite(strength), axis=1)
-        winners = np.argmax(strength[ok], axis=1)
+        strength = np.abs(rhos)
+        top = np.flatnonzero(np.isclose(strength, np.nanmax(strength), rtol=0, atol=1e-12))
+        reps = np.abs(boot[:, :, t])
+        reps = reps[np.all(np.isfinite(reps), axis=1)]
+        among = np.isclose(reps, reps.max(axis=1, keepdims=True), rtol=0, atol=1e-12)
         out[target] = {
-            "measure": names[m],
-            "rho": float(rhos[m]),
-            "p_best": float(np.mean(winners == m)) if ok.any() else None,
+            "measures": [names[m] for m in top],
+            "rho": [float(rhos[m]) for m in top],
+            "p_best": [float(among[:, m].mean()) if len(reps) else None for m in top],
         }
     return out
 
@@ -149,7 +152,7 @@ def compare(
     compute = compute or middle_compute(read_runs_csv(runs_csv))
     stats = [read_json(p) for p in compress_jsons]
     laws = [load_law(p) for p in law_jsons]
-    measure_names = list(stats[0]["measures"])
+    measure_names = [m for m in compressors.measure_names() if m in stats[0]["measures"]]
     measures = {
         m: np.array(
             [np.nan if s["measures"][m] is None else s["measures"][m]["median"] for s in stats]

@@ -68,7 +68,7 @@ def split_text(text: str, mode: str) -> list[str]:
     if mode == "file":
         return [text]
     if mode == "paragraphs":
-        return re.split(r"\n[ \t]*\n", text)
+        return re.split(r"\n(?:[ \t]*\n)+", text)
     return text.split("\n")
 
 

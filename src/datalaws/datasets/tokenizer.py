@@ -122,8 +122,9 @@ def check_tokenizer_file(spec: dict) -> None:
     path = Path(spec["tokenizer"]["path"])
     if not path.is_file():
         raise DatasetError(f"{where}.path: {path} not found")
+    loaded = _load_hf(path, where)
     try:
-        tok = HFTokenizer(_load_hf(path, where), "file", spec["tokenizer"]["boundary"], None)
+        tok = HFTokenizer(loaded, "file", spec["tokenizer"]["boundary"], None)
     except DatasetError as err:
         raise DatasetError(f"{where}: {path}: {err}") from None
     check_vocab_fits(spec, tok.vocab_size, f"tokenizer {path}")
@@ -161,8 +162,9 @@ def load_tokenizer(path: str | Path, spec: dict) -> TextTokenizer:
             raise DatasetError(f"{where}: {path} is not the byte-level tokenizer {BYTE_FORMAT}")
         return ByteTokenizer()
     separator = BPE_SEPARATOR if kind == "bpe" else None
+    loaded = _load_hf(path, where)
     try:
-        tok = HFTokenizer(_load_hf(path, where), kind, spec["tokenizer"]["boundary"], separator)
+        tok = HFTokenizer(loaded, kind, spec["tokenizer"]["boundary"], separator)
     except DatasetError as err:
         raise DatasetError(f"{where}: {path}: {err}") from None
     check_vocab_fits(spec, tok.vocab_size, f"tokenizer {path}")
