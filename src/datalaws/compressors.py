@@ -69,8 +69,14 @@ def unigram_ratio(symbols: np.ndarray, bits_per_symbol: int) -> float:
 
 def grammar_text(row: np.ndarray) -> bytes:
     """A grammar row as text: decimal terminal ids, space-separated, one sentence per line."""
-    words = ["\n" if t == SEPARATOR else str(int(t)) for t in row]
-    return " ".join(words).replace(" \n ", "\n").encode("ascii")
+    lines, words = [], []
+    for token in np.asarray(row).tolist():
+        if token == SEPARATOR:
+            lines.append(" ".join(words) + "\n")
+            words = []
+        else:
+            words.append(str(token))
+    return ("".join(lines) + " ".join(words)).encode("ascii")
 
 
 def text_renderer(meta: dict, tokenizer: str | Path | None) -> Callable[[np.ndarray], bytes] | None:
