@@ -134,3 +134,24 @@ def test_predictors_file_step_ranks_measures_of_every_source(fitted):
     assert set(result["best"]["beta"]["measures"]) == {"gzip_tokens", "zstd_tokens"}  # mirrors
     rho = {r["measure"]: r["rho"] for r in result["table"] if r["target"] == "beta"}
     assert rho["gzip_tokens"] == pytest.approx(-1) and rho["zstd_tokens"] == pytest.approx(1)
+
+
+def test_the_stage_plans_only_what_its_sources_allow_and_defaults_match_the_schema():
+    import yaml
+
+    from datalaws.compare import workflow
+    from datalaws.config import REPO
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/compare.schema.yaml").read_text())
+    assert {k: v["default"] for k, v in schema["properties"].items()} == workflow.DEFAULTS
+    grammars = [{"name": f"g{i}"} for i in range(3)]
+    dataset = [{"name": "d", "source": "x"}]
+    assert workflow.targets({"grammars": grammars[:2]}) == []
+    assert workflow.targets({"grammars": grammars}) == [
+        workflow.PREDICTORS,
+        workflow.table_path("predictors"),
+    ]
+    assert workflow.TRANSFER in workflow.targets({"grammars": grammars[:2], "datasets": dataset})
+    assert workflow.TRANSFER not in workflow.targets(
+        {"grammars": grammars[:1], "datasets": dataset}
+    )

@@ -84,7 +84,6 @@ def test_a_users_tokenizer_is_copied_verbatim_and_needs_its_boundary(tmp_path):
         write_tokenizer(broken, iter(()), tmp_path / "y.json")
 
 
-@pytest.mark.slow  # a 70001-token tokenizer.json is read four times (about 5 s)
 def test_a_tokenizer_whose_vocabulary_does_not_fit_the_dtype_is_refused(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
 
