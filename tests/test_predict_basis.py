@@ -56,15 +56,18 @@ def run_predict(capsys, *args):
     return code, capsys.readouterr()
 
 
+def predict_json(capsys, data, law, tmp_path):
+    """Predict from ``data`` with ``law``: what was printed, and the JSON written."""
+    out = tmp_path / "p.json"
+    code, shown = run_predict(capsys, str(data), "--law", str(law), "--json", str(out))
+    assert code == 0, shown.err
+    return shown, read_json(out)
+
+
 def test_text_is_measured_on_the_token_scale_and_the_byte_scale_is_named(
     laws, text_dir, capsys, tmp_path
 ):
-    out = tmp_path / "p.json"
-    code, shown = run_predict(
-        capsys, str(text_dir), "--law", str(laws["grammars"]), "--json", str(out)
-    )
-    assert code == 0, shown.err
-    result = read_json(out)
+    shown, result = predict_json(capsys, text_dir, laws["grammars"], tmp_path)
     h, measured = measure_h(text_dir)
     assert result["H"] == h and result["data_kind"] == "dataset/byte"
     assert measured["text_bytes_H"] > 2 * h  # raw bytes compress far less than 4-byte ids
@@ -80,12 +83,7 @@ def test_text_is_measured_on_the_token_scale_and_the_byte_scale_is_named(
 def test_a_mixed_law_names_both_families_and_knows_byte_level_data(
     laws, text_dir, capsys, tmp_path
 ):
-    out = tmp_path / "p.json"
-    code, shown = run_predict(
-        capsys, str(text_dir), "--law", str(laws["mixed"]), "--json", str(out)
-    )
-    assert code == 0, shown.err
-    result = read_json(out)
+    _, result = predict_json(capsys, text_dir, laws["mixed"], tmp_path)
     assert result["basis"]["family"] == "grammars and real datasets"
     assert result["basis"]["source_kinds"]["d1"] == "dataset/byte"
     assert not any("your data is" in w for w in result["warnings"])

@@ -53,14 +53,21 @@ def byte_ratios(windows: list[bytes], level: int = LEVEL) -> np.ndarray:
     return np.array([gzip_size(w, level) / len(w) for w in windows])
 
 
-def summarise(ratios: np.ndarray, level: int = LEVEL) -> dict:
-    q25, median, q75 = np.quantile(ratios, [0.25, 0.5, 0.75])
+def spread(values: np.ndarray) -> dict:
+    """Median, mean, sample standard deviation and quartiles of per-sequence ratios."""
+    values = np.asarray(values, dtype=float)
+    q25, median, q75 = np.quantile(values, [0.25, 0.5, 0.75])
     return {
         "median": float(median),
-        "mean": float(ratios.mean()),
-        "std": float(ratios.std(ddof=1)) if ratios.size > 1 else 0.0,
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
         "q25": float(q25),
         "q75": float(q75),
+    }
+
+
+def summarise(ratios: np.ndarray, level: int = LEVEL) -> dict:
+    return spread(ratios) | {
         "min": float(ratios.min()),
         "max": float(ratios.max()),
         "n_sequences": int(ratios.size),

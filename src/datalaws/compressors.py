@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datalaws.compress import LEVEL, TOKEN_BYTES, corpus_kind, sample_rows
+from datalaws.compress import LEVEL, TOKEN_BYTES, corpus_kind, sample_rows, spread
 from datalaws.corpus import TokenShards
 from datalaws.grammar import SEPARATOR
 
@@ -35,7 +35,6 @@ FORMAT = "datalaws-compress-v1"
 FORMS = ("tokens", "text")
 LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 16}]
 ZSTD_LEVEL = 19
-STATS = ("median", "mean", "std", "q25", "q75")
 
 
 def _zstd() -> Callable[[bytes], bytes]:
@@ -93,19 +92,6 @@ def text_renderer(meta: dict, tokenizer: str | Path | None) -> Callable[[np.ndar
     return text_decoder(tokenizer, meta["dataset"]["tokenizer"])
 
 
-def _summary(values: list[float]) -> dict:
-    arr = np.asarray(values, dtype=float)
-    q25, median, q75 = np.quantile(arr, [0.25, 0.5, 0.75])
-    return {
-        "median": float(median),
-        "mean": float(arr.mean()),
-        "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
-        "q25": float(q25),
-        "q75": float(q75),
-        "n": int(arr.size),
-    }
-
-
 def row_measures(
     forms: dict[str, bytes | np.ndarray], table: dict[str, Callable[[bytes], bytes]]
 ) -> dict[str, float]:
@@ -143,6 +129,6 @@ def measure_all(
         "sequence_length": corpus.context,
         "source": [str(p) for p in paths],
         **corpus_kind(corpus.metas[0]),
-        "measures": {k: (_summary(v) if v else None) for k, v in values.items()},
+        "measures": {k: (spread(v) | {"n": len(v)} if v else None) for k, v in values.items()},
         "framing_bytes": {k: len(c(b"")) for k, c in table.items()},
     }
