@@ -83,12 +83,6 @@ def check_config(config: dict) -> None:
             f"data.train_tokens: {config['data']['train_tokens']} tokens cannot cover the largest "
             f"train.budgets entry ({max(budgets)}); raise data.train_tokens"
         )
-    rows = -(-config["data"]["train_tokens"] // config["context"])
-    if config["gzip"]["sequences"] > rows:
-        raise ConfigError(
-            f"gzip.sequences: {config['gzip']['sequences']} sequences cannot be sampled from "
-            f"{rows} training sequences (data.train_tokens / context); lower gzip.sequences"
-        )
     if "train" in config:
         from datalaws.train.workflow import resource_config
 

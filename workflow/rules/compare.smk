@@ -8,12 +8,12 @@
 from functools import partial
 
 import datalaws.compare.workflow as compare_workflow
-import datalaws.datasets.config as compare_datasets
+import datalaws.datasets.config as datasets_config
 
 compare_settings = compare_workflow.settings(config)
 compare_targets = partial(compare_workflow.targets, config)
 compare_grammars = compare_workflow.grammars(config)
-compare_datasets_names = compare_datasets.names(config)
+compare_datasets_names = datasets_config.names(config)
 
 
 rule compare_predictors:

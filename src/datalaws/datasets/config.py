@@ -32,7 +32,6 @@ TOKENIZER_KEYS = {
     "file": {"kind", "path", "boundary"},
 }
 FIELD_DEFAULTS = {"jsonl": ("field", "text"), "parquet": ("column", "text")}
-TEXT_FORMATS = ("text", "html", "jsonl", "parquet")
 DTYPE_MAX_VOCAB = {"uint16": 1 << 16, "uint32": 1 << 32}
 BPE_BOUNDARY = "<doc>"
 BPE_SEPARATOR = "<sep>"

@@ -21,7 +21,6 @@ from datalaws.datasets import DatasetError
 from datalaws.datasets.sources import Document, FileRecord, read_documents
 
 FORMAT = "datalaws-documents-v1"
-SPLITS = ("train", "val")
 
 
 def hold_out(sizes: np.ndarray, fraction: float, seed: int, where: str) -> np.ndarray:
@@ -55,18 +54,16 @@ def write_jsonl(path: str | Path, docs: list[Document]) -> str:
     return digest.hexdigest()
 
 
-def iter_texts(path: str | Path) -> Iterator[str]:
-    """The documents' texts of a JSONL split, in order."""
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)["text"]
-
-
 def iter_documents(path: str | Path) -> Iterator[Document]:
+    """The documents of a JSONL split, in order."""
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             record = json.loads(line)
             yield Document(record["text"], record["source"], record["index"])
+
+
+def iter_texts(path: str | Path) -> Iterator[str]:
+    return (doc.text for doc in iter_documents(path))
 
 
 def manifest(spec: dict, seed: int, records: list[FileRecord], splits: dict) -> dict:

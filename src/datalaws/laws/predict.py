@@ -39,6 +39,7 @@ KIND_WORDS = {
     "dataset/bpe": "real data tokenised with a BPE",
     "dataset/file": "real data tokenised with a user's tokenizer",
     "dataset/tokens": "already-tokenised real data",
+    "unknown": "a token corpus whose sidecar names neither a grammar nor a dataset",
 }
 
 
