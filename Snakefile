@@ -1,6 +1,7 @@
 # Data-dependent neural scaling laws: grammar or dataset -> corpus -> gzip -> training grid -> laws
-# -> report, plus the theory arm (PLRF phases) and the comparison across sources (compare).
-# Run `snakemake --profile profiles/local` for the tiny CPU study, `--profile profiles/slurm` on a
+# -> report, plus the comparison across sources (compare), the theory arm (PLRF phases) and the
+# data-filtering arm (qqt: quality pools, repetition, mixtures). Run
+# `snakemake --profile profiles/local` for the tiny CPU study, `--profile profiles/slurm` on a
 # cluster, `-n` to see the DAG. Stages live in workflow/rules/, logic in the datalaws package.
 
 configfile: "config/config.yaml"
@@ -13,10 +14,17 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/laws.smk"
-include: "workflow/rules/plrf.smk"
-include: "workflow/rules/qqt.smk"
-include: "workflow/rules/qqt_study.smk"
 include: "workflow/rules/compare.smk"
+# The theory and data-filtering arms run where the config has their sections.
+if "plrf" in config:
+
+    include: "workflow/rules/plrf.smk"
+
+
+if "qqt" in config:
+
+    include: "workflow/rules/qqt.smk"
+    include: "workflow/rules/qqt_study.smk"
 
 
 rule all:
@@ -24,9 +32,9 @@ rule all:
         data_targets(),
         train_targets(),
         laws_targets(),
-        plrf_targets(),
-        qqt_targets(),
         compare_targets(),
+        plrf_targets() if "plrf" in config else [],
+        qqt_targets() if "qqt" in config else [],
     default_target: True
 
 
@@ -43,11 +51,6 @@ rule train_all:
 rule laws_all:
     input:
         laws_targets(),
-
-
-rule qqt_all:
-    input:
-        qqt_targets(),
 
 
 rule compare_all:

@@ -1,7 +1,8 @@
 """Training throughput (tokens/s) of every tiny-ladder size on CPU, beside a plain eager baseline.
 
-Run: python benchmarks/bench_train.py [--budget 65536] [--threads 1] [--torchrun]
-For each size in config/fragments/train.yaml (tiny) it measures
+Run: python benchmarks/bench_train.py [--config config/tiny.yaml] [--budget 65536] [--threads 1]
+                                      [--torchrun] [--json throughput.json]
+For each size of the config's train ladder it measures
   * trainer: ``datalaws.train.train`` in one process, tokens / time spent in optimizer steps
     (``tokens_per_s`` of final.json; excludes start-up, validation and checkpoints), and the
     end-to-end rate over the whole call;
@@ -9,7 +10,8 @@ For each size in config/fragments/train.yaml (tiny) it measures
     schedule, no loss weights, no checks, no logging): what the trainer's bookkeeping costs;
   * with --torchrun, the trainer under torchrun with 2 CPU ranks (FSDP2, gloo), end to end.
 The corpus is a real PCFG sample (k20-T150-o10-l5 knobs). The machine is shared, so timings are
-noisy: compare columns within one run.
+noisy: compare columns within one run. ``--json`` writes the trainer's tokens/s per size, the
+throughput ``datalaws design`` costs a grid with.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from datalaws.train import Arch, HyperParams, RunOptions, train
 from datalaws.train.config import size_hyper
 from datalaws.train.model import Transformer, count_parameters
 
-FRAGMENT = Path(__file__).resolve().parents[1] / "config" / "fragments" / "train.yaml"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def make_corpus(root: Path, tokens: int) -> tuple[list[str], str]:
@@ -119,9 +121,12 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=65536, help="tokens per measured run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--torchrun", action="store_true", help="also time 2 CPU ranks (FSDP2)")
+    parser.add_argument("--config", default=str(REPO / "config" / "tiny.yaml"), help="study config")
+    parser.add_argument("--json", help="write {size: trainer tokens/s} here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    tiny = next(d["tiny"]["train"] for d in yaml.safe_load_all(FRAGMENT.read_text()) if "tiny" in d)
+    tiny = yaml.safe_load(Path(args.config).read_text())["train"]
+    rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         train_paths, val = make_corpus(Path(tmp), max(args.budget, 65536))
         shards = TokenShards(train_paths)
@@ -131,7 +136,7 @@ def main() -> None:
         )
         print(f"tokens/s on CPU, {args.threads} thread(s), budget {args.budget} tokens per run")
         print(header)
-        for size in tiny["sizes"]:
+        for size in tiny["ladder"]:
             arch = Arch(**tiny["ladder"][size])
             hyper = size_hyper(tiny, size)
             hyper = HyperParams(**{**hyper.__dict__, "eval_points": 1, "val_sequences": 8})
@@ -150,6 +155,7 @@ def main() -> None:
                     options=options,
                 )
             e2e = args.budget / (time.perf_counter() - t0)
+            rates[size] = record["tokens_per_s"]
             steps = max(8, args.budget // (hyper.batch_size * 256))
             base = baseline(arch, shards, hyper.batch_size, hyper.lr, steps)
             n = count_parameters(arch.model(shards.vocab_size, shards.context))
@@ -172,6 +178,8 @@ def main() -> None:
             print(line, flush=True)
         print("trainer = optimizer-step time only; end2end = whole train() call incl. validation;")
         print("ratio = trainer / baseline (1.0 means the trainer's bookkeeping costs nothing).")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rates, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from datalaws.atomic import read_json, write_json
 from datalaws.cli import main
 from datalaws.compress import measure
 from datalaws.laws import figures, study, tables, workflow
-from datalaws.laws.frontier import exponents
+from datalaws.laws.frontier import allocation, exponents
 from datalaws.laws.runs import RunsError, collect_runs
 from datalaws.laws.synthetic import law_at, write_study
 
@@ -52,6 +52,7 @@ def done(tmp_path_factory):
         20,
         1.0,
     )
+    study.claim(out / "runs.csv", names, laws, gz, out / "h_law.json", out / "claim.json", 0.95)
     return {"root": root, "out": out, "names": names, "gz": gz, "laws": laws, "paths": paths}
 
 
@@ -160,6 +161,26 @@ def test_frontier_crossing_is_where_the_generating_laws_cross(done):
     assert (ours["n_opt_lo"] <= ours["n_opt"]).all() and (ours["n_opt"] <= ours["n_opt_hi"]).all()
 
 
+def test_claim_measures_how_the_generating_laws_move_tokens_per_parameter(done):
+    """The synthetic laws (law_at) shift the optimum toward data as H rises, as the paper says;
+    the claim step must find that sign, bracket the true slope, and see the H-law agree with each
+    grammar."""
+    claim = read_json(done["out"] / "claim.json")
+    c, hs = claim["compute"], np.array(list(GRAMMARS.values()))
+    runs = pd.read_csv(done["out"] / "runs.csv")
+    assert 6 * (runs["N"] * runs["D"]).min() < c < 6 * (runs["N"] * runs["D"]).max()
+    true = [np.log10(allocation(law_at(h).theta, [c])["tokens_per_param"][0, 0]) for h in hs]
+    true_slope = np.polyfit(hs, true, 1)[0]
+    assert true_slope > 1
+    lo, hi = claim["slope_interval"]
+    assert 0 < lo <= true_slope <= hi
+    assert claim["verdict"].startswith("toward data")
+    for row, value in zip(claim["grammars"], true, strict=True):
+        assert row["interval"][0] <= value <= row["interval"][1], row
+    assert claim["h_law_agrees_with_every_grammar"]
+    assert tables.claim(claim)["verdict"].nunique() == 1
+
+
 def test_tables_and_figures_are_written(done, tmp_path):
     out, names, gz, laws = done["out"], done["names"], done["gz"], done["laws"]
     paths = {t: tmp_path / f"{t}.csv" for t in workflow.TABLES}
@@ -172,6 +193,7 @@ def test_tables_and_figures_are_written(done, tmp_path):
         out / "approaches.json",
         out / "holdout.json",
         out / "crossing.json",
+        out / "claim.json",
         paths,
     )
     assert len(pd.read_csv(paths["parameters"])) == 3
@@ -195,6 +217,7 @@ def test_tables_and_figures_are_written(done, tmp_path):
             "approaches": out / "approaches.json",
         },
         "fig6_holdout": {"runs": out / "runs.csv", "holdout": out / "holdout.json", "loss": "val"},
+        "fig7_claim": {"claim": out / "claim.json"},
     }
     assert set(drawn) == set(workflow.FIGURES)
     for name, kwargs in drawn.items():

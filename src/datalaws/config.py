@@ -84,9 +84,10 @@ def check_config(config: dict) -> None:
             f"train.budgets entry ({max(budgets)}); raise data.train_tokens"
         )
     if "train" in config:
-        from datalaws.train.workflow import resource_config
+        from datalaws.train.workflow import check_schedule, resource_config
 
         resource_config(config["train"])  # hardware and time margins, e.g. the warning lead
+        check_schedule(config["train"], config.get("context", 256))
     from datalaws.datasets.config import check_datasets
 
     check_datasets(config)  # sources exist, no URLs, vocabulary fits the dtype, enough data

@@ -14,6 +14,22 @@ laws_settings = laws_workflow.settings(config)
 laws_targets = partial(laws_workflow.targets, grammar_names())
 
 
+# Tables, figures and merges take seconds: they run in the Snakemake process, never as
+# a cluster job of their own.
+localrules:
+    laws_runs,
+    laws_merge,
+    laws_tables,
+    laws_fig1_gzip,
+    laws_fig2_loss,
+    laws_fig3_frontiers,
+    laws_fig4_params,
+    laws_fig5_approaches,
+    laws_fig6_holdout,
+    laws_fig7_claim,
+    laws_all,
+
+
 rule laws_collect:
     input:
         finals=lambda wc: train_final_jsons(wc.grammar),
@@ -176,6 +192,27 @@ rule laws_frontiers:
         "../scripts/laws_frontiers.py"
 
 
+rule laws_claim:
+    input:
+        runs="results/laws/runs.csv",
+        laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
+        gzip=[data_gzip_json(g) for g in grammar_names()],
+        h_law="results/laws/h_law.json",
+    output:
+        "results/laws/claim.json",
+    params:
+        grammars=grammar_names(),
+        level=laws_settings["ci_level"],
+        compute=laws_settings["claim_compute"],
+    log:
+        "logs/laws/claim.log",
+    conda:
+        "../../envs/datalaws.yaml"
+    cache: "omit-software"
+    script:
+        "../scripts/laws_claim.py"
+
+
 rule laws_tables:
     input:
         laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
@@ -185,6 +222,7 @@ rule laws_tables:
         approaches="results/laws/approaches.json",
         holdout="results/laws/holdout.json",
         crossing="results/laws/crossing.json",
+        claim="results/laws/claim.json",
     output:
         parameters=report(
             laws_workflow.table_path("parameters"),
@@ -219,6 +257,12 @@ rule laws_tables:
         crossing=report(
             laws_workflow.table_path("crossing"),
             caption="../report/laws_table_crossing.rst",
+            category="Scaling laws",
+            subcategory="Tables",
+        ),
+        claim=report(
+            laws_workflow.table_path("claim"),
+            caption="../report/laws_table_claim.rst",
             category="Scaling laws",
             subcategory="Tables",
         ),
@@ -380,6 +424,29 @@ rule laws_fig6_holdout:
         "logs/laws/fig6_holdout.log",
     benchmark:
         "results/benchmarks/laws/fig6_holdout.tsv"
+    conda:
+        "../../envs/datalaws.yaml"
+    script:
+        "../scripts/laws_figure.py"
+
+
+rule laws_fig7_claim:
+    input:
+        claim="results/laws/claim.json",
+    output:
+        png=report(
+            laws_workflow.figure_path("fig7_claim", "png"),
+            caption="../report/laws_fig7.rst",
+            category="Scaling laws",
+            subcategory="Figures",
+        ),
+        pdf=laws_workflow.figure_path("fig7_claim", "pdf"),
+    params:
+        options={},
+    log:
+        "logs/laws/fig7_claim.log",
+    benchmark:
+        "results/benchmarks/laws/fig7_claim.tsv"
     conda:
         "../../envs/datalaws.yaml"
     script:

@@ -16,6 +16,14 @@ wildcard_constraints:
     point=plrf_workflow.POINT_PATTERN,
 
 
+# Tables, figures and merges take seconds: they run in the Snakemake process, never as
+# a cluster job of their own.
+localrules:
+    plrf_figures,
+    plrf_summary,
+    plrf_all,
+
+
 rule plrf_validate:
     output:
         "results/plrf/validation/{point}.json",

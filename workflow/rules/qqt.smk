@@ -11,6 +11,14 @@ import datalaws.qqt.workflow as qqt_workflow
 qqt_targets = partial(qqt_workflow.targets, config)
 
 
+# Tables, figures and merges take seconds: they run in the Snakemake process, never as
+# a cluster job of their own.
+localrules:
+    qqt_summary,
+    qqt_figures,
+    qqt_all,
+
+
 rule qqt_fit:
     input:
         config["qqt"]["runs"],
@@ -116,3 +124,8 @@ rule qqt_figures:
         "../../envs/datalaws.yaml"
     script:
         "../scripts/qqt_figures.py"
+
+
+rule qqt_all:
+    input:
+        qqt_targets(),

@@ -11,6 +11,12 @@
 qqt_train_resources = qqt_workflow.resources(config, data_val_path)
 
 
+# Tables, figures and merges take seconds: they run in the Snakemake process, never as
+# a cluster job of their own.
+localrules:
+    qqt_runs,
+
+
 rule qqt_pool:
     input:
         grammar=lambda wc: qqt_workflow.grammar_json(config),

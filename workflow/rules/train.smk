@@ -7,6 +7,9 @@
 # logging, ...) travel as the string resource `train_options`, so changing them never retrains.
 # Resources come from datalaws.train.resources.plan (FLOPs, memory); datalaws train-launch turns
 # them into one process, torchrun, or srun + torchrun. See docs/training.md.
+# With a `train.wsd` section (warmup-stable-decay), each (grammar, size) first trains one trunk at
+# the peak learning rate (train_trunk), which keeps a checkpoint where each budget's decay starts;
+# each budget's run then starts from that checkpoint and trains only its own decay.
 
 from functools import partial
 
@@ -15,18 +18,21 @@ import datalaws.train.workflow as train_workflow
 train_final_jsons = partial(train_workflow.final_jsons, config["train"])
 train_targets = partial(train_workflow.targets, config["train"], grammar_names())
 train_run_resources = train_workflow.run_resources(config["train"], data_val_path)
+train_trunk_resources = train_workflow.trunk_resources(config["train"], data_val_path)
 
 
 rule train:
     input:
         train=lambda wc: data_train_shards(wc.grammar),
         val=lambda wc: data_val_path(wc.grammar),
+        trunk=lambda wc: train_workflow.trunk_json(config["train"], wc.grammar, wc.size),
     output:
         "results/train/{grammar}/{size}/{budget}/final.json",
     params:
         spec=lambda wc: train_workflow.spec_json(
             config["train"], wc.grammar, wc.size, int(wc.budget)
         ),
+        trunk=lambda wc: train_workflow.trunk_arg(config["train"], wc.grammar, wc.size),
         run_dir=lambda wc, output: output[0].rsplit("/", 1)[0],
     wildcard_constraints:
         size="[A-Za-z0-9][A-Za-z0-9_.-]*",
@@ -43,5 +49,24 @@ rule train:
     shell:
         "datalaws train-launch --nodes {resources.nodes} --gpus {resources.gpu}"
         " --procs-per-node {resources.procs_per_node} --cpus {threads} --out {params.run_dir}"
-        " -- --spec {params.spec:q} --options {resources.train_options:q}"
+        " -- --spec {params.spec:q} {params.trunk} --options {resources.train_options:q}"
         " --train {input.train} --val {input.val} >> {log} 2>&1"
+
+
+use rule train as train_trunk with:
+    input:
+        train=lambda wc: data_train_shards(wc.grammar),
+        val=lambda wc: data_val_path(wc.grammar),
+    output:
+        "results/train/{grammar}/{size}/trunk/trunk.json",
+    params:
+        spec=lambda wc: train_workflow.trunk_spec_json(config["train"], wc.grammar, wc.size),
+        trunk="",
+        run_dir=lambda wc, output: output[0].rsplit("/", 1)[0],
+    threads: train_trunk_resources["cpus_per_task"]
+    resources:
+        **train_trunk_resources,
+    log:
+        "logs/train/{grammar}/{size}/trunk.log",
+    benchmark:
+        "results/benchmarks/train/{grammar}/{size}/trunk.tsv"

@@ -12,6 +12,7 @@ workflow.run_logged(
     sm.input.approaches,
     sm.input.holdout,
     sm.input.crossing,
+    sm.input.claim,
     {name: sm.output[name] for name in workflow.TABLES},
 )
 workflow.write_config(sm.config, sm.output.config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 from datalaws.atomic import write_json
@@ -51,6 +52,52 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, result)
     return 0
+
+
+def cmd_design(args: argparse.Namespace) -> int:
+    import json
+
+    from datalaws.laws import design
+    from datalaws.laws.lawfile import load_law
+    from datalaws.train.config import ladder
+    from datalaws.train.model import count_parameters
+
+    laws = [load_law(path).law for path in args.laws]
+    section = _train_config(args.config)
+    n = {
+        name: count_parameters(arch.model(args.vocab, args.context))["nonembedding"]
+        for name, arch in ladder(section).items()
+    }
+    with open(args.throughput, encoding="utf-8") as handle:
+        throughput = {k: float(v) for k, v in json.load(handle).items() if k in n}
+    missing = sorted(set(n) - set(throughput))
+    if missing:
+        raise ValueError(f"{args.throughput}: no measured throughput for sizes {missing}")
+    budget_lists = [
+        [lo * 2**k for k in range(round(math.log2(hi / lo)) + 1)]
+        for lo in args.d_min
+        for hi in args.d_max
+        if hi > lo
+    ]
+    grids = design.candidates(n, budget_lists, args.min_sizes, args.min_n_span, args.min_d_span)
+    cooldown = None if args.cosine else args.cooldown
+    cost = {
+        c: args.grammars * design.core_seconds(c, throughput, cooldown, args.overhead_s)
+        for c in grids
+    }
+    rows = design.rank(
+        laws, grids, args.noise, cost, 60 * args.minutes * args.cores, args.draws, args.seed
+    )
+    print(design.format_ranking(rows, args.cores, args.top))
+    write_json(args.output, {"inputs": vars(args) | {"func": None}, "candidates": rows})
+    return 0
+
+
+def _train_config(path: str) -> dict:
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["train"]
 
 
 def _positive_float(text: str) -> float:
@@ -127,3 +174,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", help="also write the prediction to this JSON file")
     p.set_defaults(func=cmd_predict)
+
+    p = subparsers.add_parser(
+        "design",
+        help="choose a grid of sizes and budgets by simulation, before training it",
+        description="Score candidate grids (consecutive ladder sizes x doubling budgets) by "
+        "simulating studies from plausible laws with measured run-to-run noise: the width of the "
+        "N_opt exponent's 95%% interval, the held-out error on the largest size, the IsoFLOP "
+        "levels, and the cost from measured throughput (datalaws.laws.design).",
+    )
+    p.add_argument("laws", nargs="+", help="plausible laws (law JSON from 'datalaws fit')")
+    p.add_argument("--config", required=True, help="study config whose train.ladder to choose from")
+    p.add_argument("--vocab", type=int, required=True, help="vocabulary (for non-embedding N)")
+    p.add_argument("--context", type=int, default=256)
+    p.add_argument("--throughput", required=True, help="JSON: size -> tokens/s on one core")
+    p.add_argument("--noise", type=_positive_float, required=True, help="std of log loss (seeds)")
+    p.add_argument("--d-min", type=int, nargs="+", required=True, help="smallest budgets to try")
+    p.add_argument("--d-max", type=int, nargs="+", required=True, help="largest budgets to try")
+    p.add_argument("--grammars", type=int, default=1, help="grammars trained on the grid")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--minutes", type=_positive_float, required=True, help="wall-time limit")
+    p.add_argument("--cooldown", type=float, default=0.2, help="WSD cooldown share")
+    p.add_argument("--cosine", action="store_true", help="cost cosine runs instead of WSD")
+    p.add_argument("--overhead-s", type=float, default=5.0, help="start-up per job (s)")
+    p.add_argument("--min-sizes", type=int, default=5)
+    p.add_argument("--min-n-span", type=float, default=100.0)
+    p.add_argument("--min-d-span", type=float, default=30.0)
+    p.add_argument("--draws", type=int, default=100, help="simulated studies per candidate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--top", type=int, default=10, help="rows to print")
+    p.add_argument("-o", "--output", required=True, help="JSON with every candidate's scores")
+    p.set_defaults(func=cmd_design)

@@ -65,6 +65,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     what.add_argument("--epochs", type=float, help="passes over a pool of budget/epochs tokens")
     what.add_argument("--unique-tokens", type=int, help="pool size; the budget repeats over it")
     what.add_argument("--grammar", help="label recorded in final.json (default: from the corpus)")
+    what.add_argument(
+        "--trunk", help="a WSD run starts from this trunk run's checkpoint at its decay start"
+    )
     hyper = p.add_argument_group("hyperparameter overrides (enter the config hash)")
     for name, kind in _HYPER_FLAGS.items():
         hyper.add_argument(
@@ -82,12 +85,16 @@ def resolve_run(args: argparse.Namespace) -> dict:
     """Turn the arguments into keyword arguments of ``datalaws.train.train``."""
     tc = _tc()
     labels: dict = {}
+    wsd, branch_budgets = None, None
     if args.spec:
-        arch, hyper, budget, unique, labels = tc.parse_spec(_json_or_file(args.spec))
+        spec = _json_or_file(args.spec)
+        arch, hyper, budget, unique, labels = tc.parse_spec(spec)
+        wsd, branch_budgets = tc.parse_wsd(spec)
     elif args.config and args.size:
         section = _train_section(args.config)
         spec = tc.run_spec(section, args.size, args.budget or 0)
         arch, hyper, budget, unique, labels = tc.parse_spec(spec)
+        wsd, branch_budgets = tc.parse_wsd(spec)
     elif args.shape:
         dims = [int(x) for x in args.shape.split(",")]
         if len(dims) != 4:
@@ -123,6 +130,9 @@ def resolve_run(args: argparse.Namespace) -> dict:
         "options": options,
         "unique_tokens": unique,
         "labels": labels,
+        "wsd": wsd,
+        "branch_budgets": branch_budgets,
+        "trunk_dir": args.trunk,
     }
 
 
@@ -139,11 +149,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"datalaws train: diverged: {err}", file=sys.stderr)
         return launch.EXIT_DIVERGED
     if os.environ.get("RANK", "0") == "0":
-        print(
-            f"train_loss {result['train_loss']:.4f} val_loss {result['val_loss']:.4f} "
-            f"{result['tokens_per_s']:,.0f} tok/s -> {Path(args.out) / 'final.json'}"
-        )
+        print(summary_line(result, Path(args.out)))
     return 0
+
+
+def summary_line(result: dict, out: Path) -> str:
+    """One line on a finished run, or on a WSD trunk (which has kept branches, not a loss)."""
+    if "branches" in result:
+        return (
+            f"trunk: {len(result['branches'])} branch checkpoints up to step {result['steps']}, "
+            f"{result['tokens_per_s']:,.0f} tok/s -> {out / 'trunk.json'}"
+        )
+    return (
+        f"train_loss {result['train_loss']:.4f} val_loss {result['val_loss']:.4f} "
+        f"{result['tokens_per_s']:,.0f} tok/s -> {out / 'final.json'}"
+    )
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
@@ -191,7 +211,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train one model (one process, or every rank under torchrun)",
         description="Train one Llama-style model on token shards; writes metrics.jsonl, ckpt/ "
         f"and, last, final.json. Exit codes: 0 done, 2 bad input, {launch.EXIT_DIVERGED} "
-        f"diverged, {launch.EXIT_PREEMPTED} stopped by SIGTERM/SIGUSR1 after a checkpoint.",
+        f"diverged, {launch.EXIT_PREEMPTED} stopped by SIGTERM, SIGUSR1 or SIGURG after a "
+        "checkpoint (SLURM sends SIGURG before the time limit).",
     )
     add_run_args(p)
     p.set_defaults(func=cmd_train)
@@ -200,7 +221,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train-launch",
         help="start a training run on the processes its resources call for",
         description="Start `datalaws train` as one process, under torchrun, or under srun + "
-        "torchrun, from the resources; forward SIGTERM/SIGUSR1 and map exit codes. Arguments "
+        "torchrun, from the resources; forward SIGTERM/SIGUSR1/SIGINT (SLURM signals every rank "
+        "itself) and map exit codes. Arguments "
         "after `--` go to `datalaws train`.",
     )
     p.add_argument("--nodes", type=int, default=1)

@@ -76,3 +76,7 @@ def fig5_approaches(
 
 def fig6_holdout(*, runs: PathArg, holdout: PathArg, loss: str, png: PathArg, pdf: PathArg) -> None:
     plots.fig6_holdout(pd.read_csv(runs), read_json(holdout), loss, png, pdf)
+
+
+def fig7_claim(*, claim: PathArg, png: PathArg, pdf: PathArg) -> None:
+    plots_laws.fig7_claim(read_json(claim), png, pdf)

@@ -68,6 +68,7 @@ def holdout(
         "ci_level": level,
         "n_resamples": n_resamples,
         "seed": seed,
+        "median_abs_relative_error": float(np.median(np.abs(rel))),
         "mean_abs_relative_error": float(np.mean(np.abs(rel))),
         "max_abs_relative_error": float(np.max(np.abs(rel))),
         "rmse_log": float(np.sqrt(np.mean(np.log(point / tl) ** 2))),

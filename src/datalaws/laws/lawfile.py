@@ -19,6 +19,7 @@ from datalaws.atomic import read_json
 from datalaws.laws import chinchilla
 from datalaws.laws.bootstrap import bootstrap_fit, percentile_interval
 from datalaws.laws.chinchilla import NATURAL, THETA, Law, log_loss, to_natural
+from datalaws.laws.diagnostics import fit_quality
 from datalaws.laws.frontier import exponents
 from datalaws.laws.objective import HUBER_DELTA, RunData
 
@@ -93,6 +94,7 @@ def fit_law(
         "n_inits_converged": full.n_converged,
         "range": {"N": n_range, "D": d_range, "loss": [float(loss.min()), float(loss.max())]},
         "min_predicted_loss_in_range": low,
+        "fit_quality": fit_quality(full.law.theta, n, d, loss),
         "frontier": {
             "n_opt_exponent": finite_or_none(exp_point[0]),
             "n_opt_exponent_interval": [finite_or_none(v) for v in exp_iv[:, 0]],
@@ -152,4 +154,12 @@ def format_law(record: dict[str, Any]) -> str:
         lo, hi = fr["n_opt_exponent_interval"]
         lines.append(f"N_opt ~ C^a, a = {fr['n_opt_exponent']:.3f}  [{lo:.3f}, {hi:.3f}]")
     lines.append(f"objective (summed Huber) {record['objective']:.6g} over {record['n_runs']} runs")
+    quality = record.get("fit_quality")
+    if quality:
+        structure = quality["residual_structure"]
+        flag = "  STRUCTURED RESIDUALS: the form misses a trend" if structure["flagged"] else ""
+        lines.append(
+            f"in-sample log RMSE {quality['rmse_log']:.4f}, largest |log residual| "
+            f"{quality['max_abs_log_residual']:.4f}{flag}"
+        )
     return "\n".join(lines)

@@ -246,3 +246,38 @@ def fig5_approaches(
     fig.suptitle("Approaches 1, 2 and 3 on the same runs")
     fig.tight_layout()
     save_figure(fig, png, pdf)
+
+
+def fig7_claim(claim: dict, png: PathArg, pdf: PathArg) -> None:
+    """Tokens per parameter at one compute against H: each grammar's law with its interval, the
+    least-squares line with the slope's interval, and the H-conditioned law at each grammar's H."""
+    theme()
+    rows = claim["grammars"]
+    h = np.array([r["H"] for r in rows])
+    y = np.array([np.nan if r["log10_tokens_per_param"] is None else r["log10_tokens_per_param"]
+                  for r in rows])  # fmt: skip
+    iv = np.array([[np.nan if v is None else v for v in r["interval"]] for r in rows])
+    fig, ax = plt.subplots(figsize=(5.4, 4.0))
+    colors = grammar_colors(h)
+    for i, r in enumerate(rows):
+        ax.errorbar(
+            h[i], 10 ** y[i], yerr=[[10 ** y[i] - 10 ** iv[i, 0]], [10 ** iv[i, 1] - 10 ** y[i]]],
+            fmt="o", color=colors[i], capsize=3, label=r["grammar"],
+        )  # fmt: skip
+    slope, s_iv = claim["slope_log10_tokens_per_param_per_H"], claim["slope_interval"]
+    if slope is not None and np.all(np.isfinite(y)):
+        hh = np.linspace(h.min(), h.max(), 50)
+        line = np.polyval(np.polyfit(h, y, 1), hh)
+        span = "" if None in s_iv else f" [{s_iv[0]:.2f}, {s_iv[1]:.2f}]"
+        ax.plot(hh, 10**line, color="0.3", lw=1.2, label=f"slope {slope:.2f}{span} decades/H")
+    agreement = claim.get("h_law_agreement", [])
+    if agreement:
+        hl = [(a["H"], a["h_law_log10_tokens_per_param"]) for a in agreement]
+        ax.plot([a for a, _ in hl], [10**b for _, b in hl], "s", mfc="none", color="0.2",
+                label="H-conditioned law")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("gzip compressibility H")
+    ax.set_ylabel("compute-optimal tokens per parameter")
+    ax.set_title(f"at C = {claim['compute']:.2g} FLOPs: {claim['verdict'].split(':')[0]}")
+    ax.legend(fontsize=7, loc="best")
+    save_figure(fig, png, pdf)

@@ -14,6 +14,7 @@ from datalaws.laws import PathArg
 from datalaws.laws.approaches import compare
 from datalaws.laws.bootstrap import law_resamples
 from datalaws.laws.chinchilla import CHINCHILLA_LAW
+from datalaws.laws.claim import claim_compute, measure_claim
 from datalaws.laws.crossing import crossing_summary, grammar_crossings
 from datalaws.laws.frontier import allocation, allocation_table
 from datalaws.laws.hlaw import fit_h_law, load_h_law
@@ -139,3 +140,21 @@ def frontiers(
             ],
         },
     )
+
+
+def claim(
+    runs_csv: PathArg,
+    grammars: Sequence[str],
+    law_jsons: Sequence[PathArg],
+    gzip_jsons: Sequence[PathArg],
+    h_law_json: PathArg,
+    out_json: PathArg,
+    level: float,
+    compute: float | None = None,
+) -> None:
+    """Tokens per parameter against H at one compute level (default: the middle of the runs'
+    compute range), the slope's interval and verdict, and the H-law's agreement with each fit."""
+    laws = {g: load_law(p) for g, p in zip(grammars, law_jsons, strict=True)}
+    h = dict(zip(grammars, gzip_h(gzip_jsons), strict=True))
+    at = compute or claim_compute(read_runs_csv(runs_csv))
+    write_json(out_json, measure_claim(laws, h, at, load_h_law(h_law_json), level))

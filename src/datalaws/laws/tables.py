@@ -25,6 +25,9 @@ def parameters(grammars: Sequence[str], law_jsons: Sequence[PathArg], hs: Sequen
         row["n_opt_exponent"] = fr["n_opt_exponent"]
         row["n_opt_exponent_lo"], row["n_opt_exponent_hi"] = fr["n_opt_exponent_interval"]
         row["objective"] = rec["objective"]
+        quality = rec.get("fit_quality", {})
+        row["rmse_log"] = quality.get("rmse_log")
+        row["residuals_structured"] = quality.get("residual_structure", {}).get("flagged")
         rows.append(row)
     return pd.DataFrame(rows).sort_values("H")
 
@@ -100,9 +103,11 @@ def holdout(record: dict, h: dict[str, float]) -> pd.DataFrame:
                 "H": h[g],
                 "held_out_N": res["held_out_N"],
                 "n_test_runs": res["n_test_runs"],
+                "median_abs_relative_error": res["median_abs_relative_error"],
                 "mean_abs_relative_error": res["mean_abs_relative_error"],
                 "max_abs_relative_error": res["max_abs_relative_error"],
                 "coverage_of_prediction_interval": res["coverage"],
+                "all_inside_prediction_interval": res["all_inside"],
             }
         )
     return pd.DataFrame(rows).sort_values("H")
@@ -128,6 +133,32 @@ def crossing(record: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def claim(record: dict) -> pd.DataFrame:
+    agree = {r["grammar"]: r for r in record.get("h_law_agreement", [])}
+    rows = []
+    for r in record["grammars"]:
+        h_law = agree.get(r["grammar"], {})
+        rows.append(
+            {
+                "grammar": r["grammar"],
+                "H": r["H"],
+                "compute": record["compute"],
+                "log10_tokens_per_param": r["log10_tokens_per_param"],
+                "lo": r["interval"][0],
+                "hi": r["interval"][1],
+                "n_opt": r["n_opt"],
+                "n_opt_inside_fitted_range": r["n_opt_inside_fitted_range"],
+                "h_law_log10_tokens_per_param": h_law.get("h_law_log10_tokens_per_param"),
+                "h_law_agrees": h_law.get("agree"),
+                "slope_per_H": record["slope_log10_tokens_per_param_per_H"],
+                "slope_lo": record["slope_interval"][0],
+                "slope_hi": record["slope_interval"][1],
+                "verdict": record["verdict"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def write_tables(
     grammars: Sequence[str],
     law_jsons: Sequence[PathArg],
@@ -137,10 +168,11 @@ def write_tables(
     approaches_json: PathArg,
     holdout_json: PathArg,
     crossing_json: PathArg,
+    claim_json: PathArg,
     out: dict[str, PathArg],
 ) -> None:
     """Write the tables named in ``out`` (parameters, h_regression, h_law, approaches, holdout,
-    crossing)."""
+    crossing, claim)."""
     hs = gzip_h(gzip_jsons)
     h = dict(zip(grammars, hs, strict=True))
     write_csv(out["parameters"], parameters(grammars, law_jsons, hs))
@@ -149,3 +181,4 @@ def write_tables(
     write_csv(out["approaches"], approaches(read_json(approaches_json), h))
     write_csv(out["holdout"], holdout(read_json(holdout_json), h))
     write_csv(out["crossing"], crossing(read_json(crossing_json)))
+    write_csv(out["claim"], claim(read_json(claim_json)))

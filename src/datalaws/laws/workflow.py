@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "ci_level": 0.95,
     "approaches": {"n_levels": 40, "min_points": 3, "min_levels": 3},
     "frontier": {"n_points": 50, "extend_decades": 1.0},
+    "claim_compute": None,
 }
 FIGURES = (
     "fig1_gzip",
@@ -31,9 +32,10 @@ FIGURES = (
     "fig4_params",
     "fig5_approaches",
     "fig6_holdout",
+    "fig7_claim",
 )
-TABLES = ("parameters", "h_regression", "h_law", "approaches", "holdout", "crossing")
-JSONS = ("h_regression", "h_law", "approaches", "holdout", "crossing")
+TABLES = ("parameters", "h_regression", "h_law", "approaches", "holdout", "crossing", "claim")
+JSONS = ("h_regression", "h_law", "approaches", "holdout", "crossing", "claim")
 
 
 def settings(config: dict[str, Any]) -> dict[str, Any]:

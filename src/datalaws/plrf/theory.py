@@ -9,8 +9,9 @@ is O(1) above the high-dimensional line 2 alpha = 1 and ~ d^(2 alpha - 1) below 
     K_pp ~ gamma t^(1/(2a)-2) (a>1/4);  a level ~ d^-2a for a<1/4 (merges with F_0)
 
 Minimising the dominant pair over d at f = r d gives the exponents. Phases Ia, II and III are the
-paper's (SCIENCE.md); Ib, Ic, IVa and IVb are derived here from the same balance (docs/plrf.md
-writes the derivation out), and checked against the W-free deterministic equivalent at large d.
+paper's (Paquette et al. 2024, arXiv 2405.15074); Ib, Ic, IVa and IVb are derived here from the
+same balance (docs/plrf.md writes the derivation out), and checked against the W-free
+deterministic equivalent at large d.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ IV_SPLIT = 1.0 - 1.0 / math.sqrt(2.0)  # alpha where K_pp at fixed f stops depen
 BOUNDARY_TOL = 1e-9
 
 SOURCES = {
-    "Ia": "paper (SCIENCE.md)",
-    "II": "paper (SCIENCE.md)",
-    "III": "paper (SCIENCE.md)",
+    "Ia": "paper (Paquette et al. 2024)",
+    "II": "paper (Paquette et al. 2024)",
+    "III": "paper (Paquette et al. 2024)",
     "Ib": "derived here (docs/plrf.md)",
     "Ic": "derived here (docs/plrf.md)",
     "IVa": "derived here (docs/plrf.md)",

@@ -69,6 +69,45 @@ class HyperParams:
             )
 
 
+def run_steps(budget: int, context: int, batch_size: int) -> int:
+    """Optimizer steps of a run: the whole documents of its budget, in batches."""
+    return -(-(budget // context) // batch_size)
+
+
+@dataclass(frozen=True)
+class WSD:
+    """Warmup-stable-decay schedule: linear warmup, the peak lr, then a 1-sqrt decay to
+    ``min_lr_ratio`` over the last ``cooldown_frac`` of the steps (Hägele et al. 2024, whose
+    20% cooldowns match cosine runs of the same length).
+
+    Why: runs of one model size that share it are identical up to the start of their decay, so one
+    trunk run at the peak lr, branched at each budget's decay start, yields every budget for about
+    ``1 + cooldown_frac * sum(budgets) / max(budgets)`` times the largest run's cost instead of
+    ``sum(budgets) / max(budgets)`` times. All runs of a family draw their documents from the
+    largest budget's pool (``trunk_budget``) in one seeded order, so a branch is exactly the run it
+    replaces: a WSD run trained alone from step 0 gives the same result.
+    """
+
+    trunk_budget: int  # tokens of the family's largest run: its pool fixes the data order
+    warmup_steps: int  # the same for every budget of the family
+    cooldown_frac: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.trunk_budget < 1 or self.warmup_steps < 1:
+            raise TrainConfigError(
+                f"train.wsd: trunk_budget and warmup_steps must be >= 1, got "
+                f"{self.trunk_budget} and {self.warmup_steps}"
+            )
+        if not 0 < self.cooldown_frac <= 1:
+            raise TrainConfigError(
+                f"train.wsd.cooldown_frac must lie in (0, 1], got {self.cooldown_frac}"
+            )
+
+    def decay_start(self, steps: int) -> int:
+        """First step of the decay of a run of ``steps`` steps, where it leaves the trunk."""
+        return steps - max(1, round(self.cooldown_frac * steps))
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How a run is carried out; none of these change the result beyond float noise."""
@@ -139,17 +178,44 @@ def size_hyper(section: dict, size: str) -> HyperParams:
 
 
 def run_spec(section: dict, size: str, budget: int, labels: dict | None = None) -> dict:
-    """Everything that determines one run's result, as plain JSON (the Snakemake params)."""
+    """Everything that determines one run's result, as plain JSON (the Snakemake params).
+
+    With a ``wsd`` section the run uses the warmup-stable-decay schedule of its size's family
+    (see ``WSD``); without one the spec has no ``wsd`` key, as before that schedule existed.
+    """
     arches = ladder(section)
     if size not in arches:
         raise TrainConfigError(f"train.sizes: {size!r} is not in train.ladder {sorted(arches)}")
-    return {
+    spec = {
         "arch": asdict(arches[size]),
         "hyper": asdict(size_hyper(section, size)),
         "budget": int(budget),
         "unique_tokens": None,
         "labels": {"size": size, **(labels or {})},
     }
+    if "wsd" in section:
+        values = {"trunk_budget": max(section["budgets"]), **section["wsd"]}
+        spec["wsd"] = asdict(from_dict(WSD, values, "train.wsd"))
+    return spec
+
+
+def trunk_spec(section: dict, size: str, labels: dict | None = None) -> dict:
+    """The spec of a size's WSD trunk: the largest budget's run, stopped at its decay start, that
+    keeps a checkpoint where each budget's decay begins."""
+    if "wsd" not in section:
+        raise TrainConfigError("train.wsd: a trunk run needs the wsd schedule")
+    spec = run_spec(section, size, max(section["budgets"]), labels)
+    spec["trunk"] = {"branch_budgets": sorted(int(b) for b in section["budgets"])}
+    return spec
+
+
+def parse_wsd(spec: dict) -> tuple[WSD | None, list[int] | None]:
+    """The spec's WSD schedule (None: cosine) and, for a trunk, the budgets it branches to."""
+    wsd = from_dict(WSD, spec["wsd"], "spec.wsd") if spec.get("wsd") else None
+    trunk = spec.get("trunk")
+    if trunk is not None and wsd is None:
+        raise TrainConfigError("training spec: a trunk needs a wsd schedule")
+    return wsd, (sorted(int(b) for b in trunk["branch_budgets"]) if trunk else None)
 
 
 def run_options(section: dict, **overrides: Any) -> RunOptions:

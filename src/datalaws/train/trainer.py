@@ -5,10 +5,15 @@ Lifecycle of ``train``:
   2. build the model from the seed, shard it with FSDP2 when under torchrun, resume from
      ``ckpt/latest.json`` if it was written by the same config;
   3. step through the global batches of ``DocumentOrder`` with AdamW, linear warmup and cosine
-     decay to ``min_lr_ratio`` at the last step, checking every loss and gradient norm;
+     decay to ``min_lr_ratio`` at the last step (or the WSD schedule, ``config.WSD``), checking
+     every loss and gradient norm;
   4. checkpoint every ``checkpoint_every`` steps and whenever SIGTERM/SIGUSR1 arrives (the signal
      then ends the run with ``Preempted`` once the checkpoint is safe);
   5. save the final weights, then write ``final.json`` atomically and last.
+
+A WSD trunk (``branch_budgets`` given) stops where its own decay would begin, keeps a checkpoint at
+each budget's decay start, and writes ``trunk.json`` instead of ``final.json``; a WSD run given the
+trunk's directory starts from the trunk's checkpoint at its decay start instead of step 0.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import datalaws
 from datalaws import atomic
 from datalaws.corpus import TokenShards
 from datalaws.train import checkpoint, distributed
-from datalaws.train.config import Arch, HyperParams, RunOptions, config_hash
+from datalaws.train.config import WSD, Arch, HyperParams, RunOptions, config_hash, run_steps
 from datalaws.train.data import Batches, DocumentOrder, eval_batches
 from datalaws.train.distributed import Dist
 from datalaws.train.flops import flops_6nd, training_flops
@@ -80,10 +85,16 @@ class StopSignals:
 @dataclass(frozen=True)
 class RunPaths:
     root: Path
+    record: str = "final.json"  # "trunk.json" for a WSD trunk
 
     @property
     def final(self) -> Path:
-        return self.root / "final.json"
+        return self.root / self.record
+
+    @property
+    def branches(self) -> Path:
+        """A trunk's kept checkpoints, one resumable checkpoint folder per branch step."""
+        return self.root / "branches"
 
     @property
     def metrics(self) -> Path:
@@ -116,15 +127,26 @@ class Plan:
     bf16: bool
     hash: str
     spec: dict
+    wsd: WSD | None = None
+    stop_step: int = 0  # where the loop ends: the last step, or a trunk's decay start
+    branch_steps: tuple[int, ...] = ()  # a trunk's kept checkpoints
+    trunk_hash: str | None = None  # the trunk a WSD run can start from
 
 
-def lr_at(step: int, steps: int, hyper: HyperParams) -> float:
-    """Linear warmup over the first warmup_frac of steps, then cosine to lr * min_lr_ratio."""
-    warmup = max(1, round(hyper.warmup_frac * steps))
+def lr_at(step: int, steps: int, hyper: HyperParams, wsd: WSD | None = None) -> float:
+    """Linear warmup over the first warmup_frac of steps, then cosine to lr * min_lr_ratio; or,
+    with ``wsd``, warmup over its warmup_steps, the peak, and a 1-sqrt decay to the same floor
+    over the last cooldown_frac of the steps."""
+    warmup = wsd.warmup_steps if wsd else max(1, round(hyper.warmup_frac * steps))
     if step < warmup:
         return hyper.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - 1 - warmup)
     floor = hyper.lr * hyper.min_lr_ratio
+    if wsd:
+        start = wsd.decay_start(steps)
+        if step < start:
+            return hyper.lr
+        return floor + (hyper.lr - floor) * (1 - math.sqrt((step - start + 1) / (steps - start)))
+    progress = (step - warmup) / max(1, steps - 1 - warmup)
     return floor + 0.5 * (hyper.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
@@ -149,11 +171,32 @@ def versions() -> dict[str, str]:
     }
 
 
+def _check_wsd(
+    wsd: WSD, budget: int, unique_tokens: int | None, context: int, batch_size: int
+) -> None:
+    """A WSD run is one pass over the trunk's pool, and its decay starts after its warmup."""
+    if unique_tokens is not None:
+        raise TrainInputError("wsd: the schedule's runs are single passes; unique_tokens is unset")
+    if budget > wsd.trunk_budget:
+        raise TrainInputError(
+            f"budget: {budget} tokens exceed the WSD trunk's {wsd.trunk_budget}, whose pool fixes "
+            "the data order of every run in the family"
+        )
+    steps = run_steps(budget, context, batch_size)
+    if wsd.decay_start(steps) < wsd.warmup_steps:
+        raise TrainInputError(
+            f"train.wsd.warmup_steps: {wsd.warmup_steps} warmup steps do not fit before the decay "
+            f"of the {budget}-token run ({steps} steps, decay from step {wsd.decay_start(steps)}); "
+            "shorten the warmup or drop the budget"
+        )
+
+
 def _check_inputs(
     shards: TokenShards,
     val: TokenShards,
     budget: int,
     unique_tokens: int | None,
+    wsd: WSD | None,
     arch: Arch,
     hyper: HyperParams,
     options: RunOptions,
@@ -182,6 +225,9 @@ def _check_inputs(
             f"unique_tokens: {unique_tokens} must lie between one document ({context}) and the "
             f"budget ({budget})"
         )
+    if wsd is not None:
+        _check_wsd(wsd, budget, unique_tokens, context, hyper.batch_size)
+        pool = wsd.trunk_budget
     if pool // context > shards.n_sequences:
         hint = "" if unique_tokens else " (to train several epochs, pass epochs or unique_tokens)"
         raise TrainInputError(
@@ -250,22 +296,41 @@ class Trainer:
 
     # ---- state on disk -------------------------------------------------------------------------
 
-    def resume(self) -> None:
-        """Continue from the last checkpoint of this exact config; otherwise start clean."""
+    def resume(self, trunk_dir: Path | None = None) -> None:
+        """Continue from the last checkpoint of this exact config; else, for a WSD run given its
+        trunk, from the trunk's checkpoint where this run's decay starts; otherwise start clean."""
         pointer = checkpoint.latest(self.paths.ckpt)
         if pointer is not None and pointer["config_hash"] == self.plan.hash:
             _, self.state = checkpoint.load(self.paths.ckpt, self.model, self.optimizer, self.d)
             self._say(f"resumed from {pointer['dir']} (step {self.state['step']})")
-        elif pointer is not None:
-            self._say("discarding a checkpoint written by a different config")
-            if self.d.is_main:
-                (self.paths.ckpt / checkpoint.LATEST).unlink()
-                checkpoint.prune(self.paths.ckpt, keep=None)
+        else:
+            if pointer is not None:
+                self._say("discarding a checkpoint written by a different config")
+                if self.d.is_main:
+                    (self.paths.ckpt / checkpoint.LATEST).unlink()
+                    checkpoint.prune(self.paths.ckpt, keep=None)
+            if trunk_dir is not None:
+                self._branch_from(trunk_dir)
         self.state["attempts"] += 1
         if self.d.is_main:
             self.paths.preempted.unlink(missing_ok=True)
             self._trim_metrics(self.state["step"])
         distributed.barrier(self.d)
+
+    def _branch_from(self, trunk_dir: Path) -> None:
+        """Load the trunk's kept checkpoint at this run's decay start (the same model, optimizer
+        and RNG state this run would have reached alone) and go on from there."""
+        start = self.plan.wsd.decay_start(self.plan.order.steps)
+        root = RunPaths(trunk_dir).branches / f"step_{start:08d}"
+        pointer = checkpoint.latest(root)
+        if pointer is None or pointer["config_hash"] != self.plan.trunk_hash:
+            raise TrainInputError(
+                f"{root}: no checkpoint of this run's WSD trunk at step {start} (missing, or "
+                "written by another config); train the trunk first"
+            )
+        _, trunk_state = checkpoint.load(root, self.model, self.optimizer, self.d)
+        self.state = {**trunk_state, "attempts": 0, "branched_from": str(root)}
+        self._say(f"branched from the trunk at step {start} ({root})")
 
     def _trim_metrics(self, step: int) -> None:
         """Drop metric lines after the checkpoint, so a resumed run logs each step once."""
@@ -303,7 +368,7 @@ class Trainer:
     def train_step(self, step: int) -> tuple[float, float]:
         """One optimizer step on the global batch; returns (mean loss, lr)."""
         h, order = self.plan.hyper, self.plan.order
-        lr = lr_at(step, order.steps, h)
+        lr = lr_at(step, order.steps, h, self.plan.wsd)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         tokens, weights = self.batches(step)
@@ -354,14 +419,18 @@ class Trainer:
 
     def fit(self) -> dict:
         """Step to the end of the budget, validating, logging and checkpointing on the way."""
-        state, steps = self.state, self.plan.order.steps
+        state = self.state
         self.progress = Progress(
-            steps, state["step"], self.options.progress, self.options.log_every_s, self.d.is_main
+            self.plan.stop_step,
+            state["step"],
+            self.options.progress,
+            self.options.log_every_s,
+            self.d.is_main,
         )
         # Rank 0 appends one JSON line per step and per validation.
         self.metrics = open(self.paths.metrics, "a") if self.d.is_main else None  # noqa: SIM115
         try:
-            while state["step"] < steps:
+            while state["step"] < self.plan.stop_step:
                 t0 = time.perf_counter()
                 loss, lr = self.train_step(state["step"])
                 self._record_step(loss, lr, time.perf_counter() - t0)
@@ -369,6 +438,8 @@ class Trainer:
                     self._validate()
                 if self.metrics is not None:
                     self.metrics.flush()
+                if state["step"] in self.plan.branch_steps:
+                    self._save_branch()
                 self._checkpoint_or_stop()
                 state["wall_time_s"] += time.perf_counter() - t0
         except TrainingDiverged as err:
@@ -417,8 +488,8 @@ class Trainer:
     def _checkpoint_or_stop(self) -> None:
         """Periodic checkpoints; after a stop signal, a checkpoint and then ``Preempted``."""
         step, every = self.state["step"], self.options.checkpoint_every
-        if step == self.plan.order.steps:
-            return  # finishing: the final weights are saved next
+        if step == self.plan.stop_step:
+            return  # finishing: the final weights (or a trunk's last branch) are saved next
         if self.stop_agreed:
             self.save("signal")
             if self.d.is_main:
@@ -429,10 +500,21 @@ class Trainer:
         if every and step % every == 0:
             self.save("periodic")
 
+    def _save_branch(self) -> None:
+        """A trunk keeps a resumable checkpoint where a budget's decay starts."""
+        step = self.state["step"]
+        root = self.paths.branches / f"step_{step:08d}"
+        checkpoint.save(
+            root, step, self.model, self.optimizer, self.state, self.plan.hash, "branch", self.d
+        )
+
     def finish(self) -> dict:
-        """Final weights first, then the summary; ``final.json`` is written last, atomically."""
+        """Final weights first, then the summary; ``final.json`` is written last, atomically.
+        A trunk has kept its branches already: its record lists them."""
         state, d = self.state, self.d
         t0 = time.perf_counter()
+        if self.plan.branch_steps:
+            return self._finish_trunk(t0)
         checkpoint.save_model(self.paths.ckpt / "final", self.model, d)
         if d.is_main and not self.options.keep_resume_checkpoint:
             (self.paths.ckpt / checkpoint.LATEST).unlink(missing_ok=True)
@@ -443,6 +525,34 @@ class Trainer:
             atomic.write_json(self.paths.final, result)
         distributed.barrier(d)
         return result
+
+    def _finish_trunk(self, t0: float) -> dict:
+        state, d = self.state, self.d
+        if d.is_main:
+            (self.paths.ckpt / checkpoint.LATEST).unlink(missing_ok=True)
+            checkpoint.prune(self.paths.ckpt, keep=None)
+        state["wall_time_s"] += time.perf_counter() - t0
+        record = {
+            **self.meta,
+            "config_hash": self.plan.hash,
+            "trunk_budget": self.plan.budget,
+            "steps": state["step"],
+            "branches": {str(s): f"branches/step_{s:08d}" for s in self.plan.branch_steps},
+            "train_time_s": state["train_time_s"],
+            "wall_time_s": state["wall_time_s"],
+            "tokens_per_s": state["step"]
+            * self.plan.hyper.batch_size
+            * self.plan.model.context
+            / state["train_time_s"],
+            "attempts": state["attempts"],
+            "spec": self.plan.spec,
+            "versions": versions(),
+            "world_size": d.world,
+        }
+        if d.is_main:
+            atomic.write_json(self.paths.final, record)
+        distributed.barrier(d)
+        return record
 
     def summary(self) -> dict:
         plan, state, d = self.plan, self.state, self.d
@@ -497,11 +607,16 @@ def make_plan(
     options: RunOptions,
     unique_tokens: int | None,
     d: Dist,
+    wsd: WSD | None = None,
+    branch_budgets: Sequence[int] | None = None,
 ) -> Plan:
+    """Everything fixed before the first step. ``branch_budgets`` makes the run a WSD trunk."""
     bf16 = hyper.precision == "bf16" or (hyper.precision == "auto" and d.device.type == "cuda")
-    cfg = _check_inputs(shards, val, budget, unique_tokens, arch, hyper, options, d.world, bf16)
+    cfg = _check_inputs(
+        shards, val, budget, unique_tokens, wsd, arch, hyper, options, d.world, bf16
+    )
     n_seen = budget // cfg.context
-    n_pool = (unique_tokens or budget) // cfg.context
+    n_pool = (wsd.trunk_budget if wsd else unique_tokens or budget) // cfg.context
     order = DocumentOrder(n_pool, n_seen, hyper.batch_size, hyper.seed)
     val_sequences = min(hyper.val_sequences or val.n_sequences, val.n_sequences)
     resolved = replace(hyper, precision="bf16" if bf16 else "fp32")
@@ -516,6 +631,18 @@ def make_plan(
         "val_sha256": val.metas[0]["sha256"],
         "val_sequences": val_sequences,
     }
+    stop, branch_steps, trunk_hash = order.steps, (), None
+    if wsd is not None:
+        spec["wsd"] = asdict(wsd)
+        trunk_hash = config_hash({**spec, "budget": wsd.trunk_budget, "role": "trunk"})
+    if branch_budgets is not None:
+        if wsd is None or budget != wsd.trunk_budget:
+            raise TrainInputError("a WSD trunk trains the family's largest budget, trunk_budget")
+        for b in branch_budgets:
+            _check_wsd(wsd, b, None, cfg.context, hyper.batch_size)
+        steps = (run_steps(b, cfg.context, hyper.batch_size) for b in branch_budgets)
+        branch_steps = tuple(sorted({wsd.decay_start(n) for n in steps}))
+        stop = wsd.decay_start(order.steps)
     return Plan(
         cfg,
         hyper,
@@ -525,8 +652,12 @@ def make_plan(
         val_sequences,
         eval_schedule(order.steps, hyper.eval_points),
         bf16,
-        config_hash(spec),
+        trunk_hash if branch_budgets is not None else config_hash(spec),
         spec,
+        wsd,
+        stop,
+        branch_steps,
+        trunk_hash,
     )
 
 
@@ -564,6 +695,9 @@ def train(
     options: RunOptions | None = None,
     unique_tokens: int | None = None,
     labels: dict | None = None,
+    wsd: WSD | None = None,
+    branch_budgets: Sequence[int] | None = None,
+    trunk_dir: str | Path | None = None,
 ) -> dict:
     """Train one model and return the ``final.json`` record (also written to ``out_dir``).
 
@@ -572,6 +706,9 @@ def train(
     its start, those documents are drawn from: smaller means several passes, each in a fresh
     seeded order. Raises ``TrainInputError`` (a ValueError) before training for bad inputs,
     ``TrainingDiverged`` on a non-finite loss, ``Preempted`` after a signal checkpoint.
+
+    ``wsd`` selects the warmup-stable-decay schedule. With ``branch_budgets`` the run is that
+    family's trunk (``trunk.json``); a WSD run given ``trunk_dir`` starts at the trunk's checkpoint.
     """
     hyper, options = hyper or HyperParams(), options or RunOptions()
     stop = StopSignals()
@@ -579,17 +716,21 @@ def train(
     try:
         if options.threads:
             torch.set_num_threads(options.threads)
-        paths = RunPaths(Path(out_dir))
+        paths = RunPaths(Path(out_dir), "trunk.json" if branch_budgets else "final.json")
         paths.root.mkdir(parents=True, exist_ok=True)
         shards, val = TokenShards(list(train_paths)), TokenShards([val_path])
-        plan = make_plan(shards, val, arch, budget, hyper, options, unique_tokens, d)
+        plan = make_plan(
+            shards, val, arch, budget, hyper, options, unique_tokens, d, wsd, branch_budgets
+        )
+        if trunk_dir is not None and wsd is None:
+            raise TrainInputError("trunk_dir: only a run with the wsd schedule starts from a trunk")
         done = _previous_outcome(paths, plan.hash, d)
         if done is not None:
             return done
         grammar = shards.metas[0].get("grammar", {}).get("name")
         meta = {"grammar": grammar, "size": "custom", **(labels or {})}
         trainer = Trainer(plan, shards, val, paths, options, d, stop, meta)
-        trainer.resume()
+        trainer.resume(Path(trunk_dir) if trunk_dir is not None else None)
         return trainer.fit()
     finally:
         stop.restore()

@@ -12,10 +12,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from datalaws.train.config import from_dict, ladder, run_spec, size_hyper
+from datalaws.train.config import (
+    TrainConfigError,
+    from_dict,
+    ladder,
+    parse_wsd,
+    run_spec,
+    run_steps,
+    size_hyper,
+    trunk_spec,
+)
 from datalaws.train.resources import ResourceConfig, plan
 
 RUN_DIR = "results/train/{grammar}/{size}/{budget}"
+TRUNK_DIR = "results/train/{grammar}/{size}/trunk"
 PLANNING_CONTEXT = 256
 
 
@@ -32,16 +42,53 @@ def targets(section: dict, grammars: list[str]) -> list[str]:
     return [path for grammar in grammars for path in final_jsons(section, grammar)]
 
 
+def _canonical(spec: dict) -> str:
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+
 def spec_json(section: dict, grammar: str, size: str, budget: int) -> str:
     """The rule's only param: all that determines the trained model, as canonical JSON."""
-    spec = run_spec(section, size, budget, labels={"grammar": grammar})
-    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return _canonical(run_spec(section, size, budget, labels={"grammar": grammar}))
+
+
+def trunk_spec_json(section: dict, grammar: str, size: str) -> str:
+    """The WSD trunk's spec (``train_trunk``): its branch budgets are part of it."""
+    return _canonical(trunk_spec(section, size, labels={"grammar": grammar}))
+
+
+def trunk_json(section: dict, grammar: str, size: str) -> list[str]:
+    """The trunk record a run of this size starts from: one path with a WSD schedule, none else."""
+    if "wsd" not in section:
+        return []
+    return [f"{TRUNK_DIR.format(grammar=grammar, size=size)}/trunk.json"]
+
+
+def trunk_arg(section: dict, grammar: str, size: str) -> str:
+    """``--trunk DIR`` for ``datalaws train`` under a WSD schedule, else nothing."""
+    return f"--trunk {TRUNK_DIR.format(grammar=grammar, size=size)}" if "wsd" in section else ""
 
 
 def options_json(section: dict) -> str:
     """Run options (checkpoint cadence, logging, ...). The rule passes them as a resource, not a
     param: Snakemake reruns jobs whose params change, and these never change the result."""
     return json.dumps(section.get("run", {}), sort_keys=True, separators=(",", ":"))
+
+
+def check_schedule(section: dict, context: int) -> None:
+    """A WSD warmup must end before the decay of every size's smallest run (refused at config
+    time, before any job, with the size and budget named)."""
+    if "wsd" not in section:
+        return
+    smallest = min(section["budgets"])
+    for size in section["sizes"]:
+        wsd, _ = parse_wsd(run_spec(section, size, smallest))
+        steps = run_steps(smallest, context, size_hyper(section, size).batch_size)
+        if wsd.decay_start(steps) < wsd.warmup_steps:
+            raise TrainConfigError(
+                f"train.wsd.warmup_steps: {wsd.warmup_steps} steps do not fit before the decay of "
+                f"size {size} at budget {smallest} ({steps} steps, decay from step "
+                f"{wsd.decay_start(steps)})"
+            )
 
 
 def resource_config(section: dict) -> ResourceConfig:
@@ -58,11 +105,28 @@ def corpus_shape(val_path: str | Path, rc: ResourceConfig) -> tuple[int, int]:
     return rc.vocab_size_hint, PLANNING_CONTEXT
 
 
-def resources(section: dict, size: str, budget: int, val_path: str | Path) -> dict:
-    """Scheduler resources of one run (``datalaws.train.resources.plan``)."""
+def job_tokens(section: dict, size: str, budget: int, context: int, role: str) -> int:
+    """Tokens one job trains: a whole run; under WSD, a trunk up to its decay start ("trunk") or
+    a run from the trunk's checkpoint through its own decay ("branch")."""
+    wsd, _ = parse_wsd(run_spec(section, size, budget))
+    if wsd is None:
+        return budget
+    batch = size_hyper(section, size).batch_size
+    steps = run_steps(budget, context, batch)
+    start = wsd.decay_start(steps)
+    return (start if role == "trunk" else steps - start) * batch * context
+
+
+def resources(
+    section: dict, size: str, budget: int, val_path: str | Path, role: str = "branch"
+) -> dict:
+    """Scheduler resources of one job (``datalaws.train.resources.plan``); ``role`` as in
+    ``job_tokens`` (without a WSD schedule every job is a whole run)."""
     rc = resource_config(section)
-    cfg = ladder(section)[size].model(*corpus_shape(val_path, rc))
-    return plan(cfg, budget, size_hyper(section, size), rc)
+    vocab, context = corpus_shape(val_path, rc)
+    cfg = ladder(section)[size].model(vocab, context)
+    tokens = job_tokens(section, size, budget, context, role)
+    return plan(cfg, tokens, size_hyper(section, size), rc)
 
 
 # What every training job asks of its scheduler; train_options carries the run options.
@@ -128,4 +192,16 @@ def run_resources(
     return job_resources(
         section,
         lambda wc: resources(section, wc.size, int(wc.budget), val_path(wc.grammar)),
+    )
+
+
+def trunk_resources(
+    section: dict, val_path: Callable[[str], str]
+) -> dict[str, Callable[[Any], int | str | None]]:
+    """``resources:`` of ``train_trunk``: one WSD trunk per (grammar, size) wildcard."""
+    return job_resources(
+        section,
+        lambda wc: resources(
+            section, wc.size, max(section["budgets"]), val_path(wc.grammar), role="trunk"
+        ),
     )

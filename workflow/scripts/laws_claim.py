@@ -1,0 +1,16 @@
+from datalaws.laws import study
+from datalaws.laws.workflow import run_logged
+
+sm = snakemake  # noqa: F821
+run_logged(
+    sm.log[0],
+    study.claim,
+    sm.input.runs,
+    sm.params.grammars,
+    sm.input.laws,
+    sm.input.gzip,
+    sm.input.h_law,
+    sm.output[0],
+    sm.params.level,
+    sm.params.compute,
+)
