@@ -2,8 +2,8 @@
 #   make study   the tiny study end to end on this CPU machine (profiles/local), then the report
 #   make test    the test suite, lint included (what CI runs through .ci/run)
 # And the real-data study (docs/datasets.md):
-#   make corpora      install the real corpora from Debian where missing, link them under corpora/
-#   make study-real   three real corpora beside three grammars (config/real.yaml over tiny.yaml)
+#   make corpora      install the real corpora from Debian where missing, link them into the study
+#   make study-real   real corpora beside grammars (config/real.yaml over tiny.yaml) in studies/real
 
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -24,14 +24,18 @@ study: $(STAMP)
 	snakemake --profile profiles/local --report results/report.html
 
 # The base config's train: section is the ladder (config/real.yaml says why it is a placeholder).
+# The study runs in its own directory, so its results never mix with the tiny study's; the
+# datasets' relative sources (corpora/...) are read from there.
+REAL_DIR := studies/real
 REAL_CONFIGS := config/tiny.yaml config/real.yaml
 REAL_TARGETS := data_all train_all laws_all compare_all
 
 corpora:
-	bash scripts/corpora.sh corpora
+	bash scripts/corpora.sh $(REAL_DIR)/corpora
 
 study-real: $(STAMP) corpora
-	snakemake $(REAL_TARGETS) --profile profiles/local --configfile $(REAL_CONFIGS)
+	snakemake $(REAL_TARGETS) --profile profiles/local --directory $(REAL_DIR) \
+		--configfile $(REAL_CONFIGS)
 
 test: $(STAMP) lint
 	python -m pytest

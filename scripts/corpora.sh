@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The real corpora of config/real.yaml, written by others and installed offline from Debian:
-#   corpora/python-doc     the Python documentation as HTML (python3-doc), English prose
-#   corpora/python-stdlib  the Python standard library's sources (libpython3.X-minimal/-stdlib)
-#   corpora/linux-headers  the Linux kernel's user-space C headers (linux-libc-dev)
+# The real corpora of config/real.yaml, written by others and installed offline from Debian,
+# linked into DEST (the study's corpora/ folder; `make corpora` uses studies/real/corpora):
+#   DEST/python-doc     the Python documentation as HTML (python3-doc), English prose
+#   DEST/python-stdlib  the Python standard library's sources (libpython3.X-minimal/-stdlib)
+#   DEST/linux-headers  the Linux kernel's user-space C headers (linux-libc-dev)
 # Each is a symbolic link to where Debian installs it, so the corpus is exactly the package's
 # files; every dataset's manifest records each file's sha256. Missing packages are installed with
 # apt-get (root needed); where that cannot be done the script says what to install and exits 1.
