@@ -26,7 +26,7 @@ rule compare_predictors:
         table=report(
             compare_workflow.table_path("predictors"),
             caption="../report/compare_predictors.rst",
-            category="Real data",
+            category="Across sources",
             subcategory="Tables",
         ),
     params:
@@ -76,7 +76,7 @@ rule compare_transfer:
         table=report(
             compare_workflow.table_path("transfer"),
             caption="../report/compare_transfer.rst",
-            category="Real data",
+            category="Across sources",
             subcategory="Tables",
         ),
     params:
