@@ -273,6 +273,7 @@ def fig7_claim(claim: dict, png: PathArg, pdf: PathArg) -> None:
     agreement = claim.get("h_law_agreement", [])
     if agreement:
         hl = [(a["H"], a["h_law_log10_tokens_per_param"]) for a in agreement]
+        hl = [(a, b) for a, b in hl if b is not None]  # undefined where alpha or beta <= 0
         ax.plot([a for a, _ in hl], [10**b for _, b in hl], "s", mfc="none", color="0.2",
                 label="H-conditioned law")  # fmt: skip
     ax.set_yscale("log")
