@@ -1,16 +1,21 @@
 # Two entry points on a fresh machine (each builds .venv first if it is missing or stale):
 #   make study   the tiny study end to end on this CPU machine (profiles/local), then the report
 #   make test    the test suite, lint included (what CI runs through .ci/run)
-# And the real-data study (docs/datasets.md):
+#   make check   lint and the fast tests only (no workflows, no multi-process training, no SLURM)
+# The real-data study (docs/datasets.md):
 #   make corpora      install the real corpora from Debian where missing, link them into the study
 #   make study-real   real corpora beside grammars (config/real.yaml over tiny.yaml) in studies/real
+# On a GPU machine:
+#   make gpu-check   the device check (docs/training.md, "GPU check"): throughput and MFU per size,
+#                    bf16 vs fp32, kill and resume, the tiny grid; JSON + summary to $OUT or
+#                    results/gpu-check/ (GPU_CHECK_ARGS passes options, e.g. --sizes d64-l2 --pack 8)
 
 VENV := .venv
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: study study-real corpora test lint bench clean
+.PHONY: study study-real corpora test check lint bench clean gpu-check
 
 $(STAMP): pyproject.toml requirements/cpu.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -20,6 +25,7 @@ $(STAMP): pyproject.toml requirements/cpu.lock
 	touch $(STAMP)
 
 study: $(STAMP)
+	datalaws check-config config/tiny.yaml
 	snakemake --profile profiles/local
 	snakemake --profile profiles/local --report results/report.html
 
@@ -39,6 +45,12 @@ study-real: $(STAMP) corpora
 
 test: $(STAMP) lint
 	python -m pytest
+
+check: $(STAMP) lint
+	python -m pytest -m "not slow"
+
+gpu-check: $(STAMP)
+	python scripts/gpu_check.py --device cuda $(GPU_CHECK_ARGS)
 
 lint: $(STAMP)
 	ruff check .

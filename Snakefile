@@ -4,6 +4,11 @@
 # `snakemake --profile profiles/local` for the tiny CPU study, `--profile profiles/slurm` on a
 # cluster, `-n` to see the DAG. Stages live in workflow/rules/, logic in the datalaws package.
 
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
 configfile: "config/config.yaml"
 
 

@@ -17,6 +17,18 @@ VENV_BIN = Path(sys.executable).parent
 WORKFLOW_FILES = ["Snakefile", "workflow", "config", "profiles", "envs"]
 
 
+def shipped(section: str) -> dict[str, dict]:
+    """One section of the shipped study configs: "full" (config/config.yaml, the paper-scale
+    study) and "tiny" (config/tiny.yaml, the CPU study of `make study`)."""
+    import yaml
+
+    configs = {"full": "config.yaml", "tiny": "tiny.yaml"}
+    return {
+        name: yaml.safe_load((REPO / "config" / file).read_text())[section]
+        for name, file in configs.items()
+    }
+
+
 @pytest.fixture(scope="session")
 def small_grammar():
     return random_grammar(GrammarSpec(6, 30, 4, 3), seed=11)

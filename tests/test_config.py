@@ -3,7 +3,16 @@ import copy
 import pytest
 import yaml
 
-from datalaws.config import REPO_CONFIGS, check_config, derive_seed, load_config, validate_config
+from datalaws.cli import main
+from datalaws.config import (
+    REPO_CONFIGS,
+    ConfigError,
+    check_config,
+    derive_seed,
+    load_config,
+    load_yaml,
+    validate_config,
+)
 
 
 @pytest.fixture
@@ -65,3 +74,27 @@ def test_derived_seeds_are_stable_and_distinct():
     assert derive_seed(1, "grammar", "a") == 525668361, "seeds must not change between releases"
     assert len({derive_seed(1, "grammar", n) for n in "abcdefgh"}) == 8
     assert 0 <= derive_seed(123, "x") < 2**31
+
+
+def test_an_unknown_key_is_one_line_naming_its_section(tiny):
+    tiny["train"]["hyper"]["lrr"] = 0.1
+    with pytest.raises(ConfigError) as err:
+        validate_config(tiny)
+    message = str(err.value)
+    assert "train.hyper: Additional properties are not allowed ('lrr' was unexpected)" in message
+    assert len(message.splitlines()) == 2  # the heading and the one problem, no schema dump
+
+
+def test_a_size_missing_from_the_ladder_is_refused_before_any_job(tiny):
+    tiny["train"]["sizes"].append("d99-l9")
+    with pytest.raises(ConfigError, match=r"train.sizes: \['d99-l9'\] not in train.ladder"):
+        validate_config(tiny)
+
+
+def test_broken_yaml_names_the_file_line_and_column(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("seed: 1\ngrammars:\n  - {name: a, nonterminals: 3\n  - b\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML at line \d+, column \d+"):
+        load_yaml(path)
+    assert main(["check-config", str(path)]) == 2
+    assert main(["check-config", str(REPO_CONFIGS / "tiny.yaml")]) == 0

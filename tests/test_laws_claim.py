@@ -26,6 +26,7 @@ def laws(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_grammars_of_equal_h_and_the_same_law_agree_and_different_laws_do_not(laws):
     h = {"g1": 0.300, "g2": 0.310, "g3": 0.315}
     pairs = {tuple(p["grammars"]): p for p in equal_h_controls(laws, h, 1e14, max_dh=0.02)}
@@ -44,6 +45,7 @@ def test_verdict_reads_the_sign_off_the_interval():
     assert verdict([None, 0.5]).startswith("undetermined")
 
 
+@pytest.mark.slow
 def test_diagnosis_refits_the_runs_under_each_alternative_choice():
     runs = make_runs(SAME, seed=5)
     runs["n_params"] = runs["N"] * 3
@@ -59,3 +61,17 @@ def test_diagnosis_refits_the_runs_under_each_alternative_choice():
     # a uniform 3% shift of the loss is absorbed by E and A and B, not by the exponents
     train = table.set_index("variant").loc["loss = final training loss"]
     assert train["n_opt_exponent"] == pytest.approx(as_is["n_opt_exponent"], abs=0.05)
+
+
+def test_report_tables_round_and_name_unresolved_parameters():
+    import pandas as pd
+
+    from datalaws.laws.tables import readable
+
+    table = pd.DataFrame(
+        {"A": [12.3456789, None], "B_hi": [4.9e161, 3.0], "rmse_log": [0.0123456789, float("nan")]}
+    )
+    out = readable(table)
+    assert out["A"].tolist() == [12.35, "unresolved"]
+    assert out["B_hi"].tolist() == ["unresolved", 3.0]
+    assert out["rmse_log"].tolist() == [0.01235, ""]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import shipped
 
 from datalaws.cli import main
 from datalaws.laws import workflow
@@ -157,28 +158,22 @@ def test_predict_without_a_law_says_how_to_get_one(tmp_path, capsys, monkeypatch
     assert "results/laws/h_law.json" in capsys.readouterr().err
 
 
-def test_config_fragments_validate_and_defaults_match_the_schema():
+def test_shipped_laws_sections_validate_and_defaults_come_from_the_schema():
     schema = yaml.safe_load((REPO / "workflow/schemas/laws.schema.yaml").read_text())
-    docs = list(yaml.safe_load_all((REPO / "config/fragments/laws.yaml").read_text()))
-    assert [next(iter(d)) for d in docs] == ["full", "tiny"]
-    for doc in docs:
-        jsonschema.validate(next(iter(doc.values()))["laws"], schema)
-    props = schema["properties"]
-    for key, value in workflow.DEFAULTS.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                assert props[key]["properties"][sub]["default"] == v, (key, sub)
-        else:
-            assert props[key]["default"] == value, key
+    for section in shipped("laws").values():
+        jsonschema.validate(section, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"n_param": "embedding"}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"bootstrap": 5}, schema)
-    assert workflow.settings({"laws": {"approaches": {"n_levels": 9}}})["approaches"] == {
+    filled = workflow.settings({"laws": {"approaches": {"n_levels": 9}}})
+    approaches = schema["properties"]["approaches"]["properties"]
+    assert filled["approaches"] == {
         "n_levels": 9,
-        "min_points": 3,
-        "min_levels": 3,
+        "min_points": approaches["min_points"]["default"],
+        "min_levels": approaches["min_levels"]["default"],
     }
+    assert filled["bootstrap"] == schema["properties"]["bootstrap"]["default"]
     targets = workflow.targets(["a", "b"])
     assert "results/laws/law_b.json" in targets and "results/laws/h_law.json" in targets
     assert json.dumps(targets)  # plain strings, as Snakemake needs

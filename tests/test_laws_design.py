@@ -34,6 +34,7 @@ def test_candidates_keep_only_grids_with_the_required_spans():
     assert {g.sizes for g in grids} == {("a", "b", "c", "d", "e", "f")}  # a..e spans only 80x
 
 
+@pytest.mark.slow
 def test_a_wider_grid_pins_the_exponent_down_better():
     """Simulation sees what the design changes: more N and D span, a narrower interval."""
     narrow = design.Candidate(("c", "d", "e"), (2e4, 7e4, 1.6e5), BUDGETS[2:5])
@@ -46,6 +47,7 @@ def test_a_wider_grid_pins_the_exponent_down_better():
     assert s_wide.isoflop_levels >= 3
 
 
+@pytest.mark.slow
 def test_design_cli_ranks_affordable_grids(tmp_path):
     from datalaws.laws.lawfile import fit_law
     from datalaws.laws.synthetic import make_runs

@@ -1,4 +1,6 @@
-"""The theory arm's rules, run through Snakemake from a private copy of the workflow."""
+"""The theory arm's rules, run through the real Snakefile from a private copy of the workflow,
+with the tiny config's plrf section cut further (``plrf_all`` is the target, so nothing else
+runs)."""
 
 from __future__ import annotations
 
@@ -7,24 +9,7 @@ import json
 
 import pytest
 import yaml
-from conftest import REPO, copy_workflow, snakemake
-
-SNAKEFILE = """\
-from snakemake.utils import validate
-
-configfile: "config/plrf_tiny.yaml"
-
-validate(config["plrf"], "workflow/schemas/plrf.schema.yaml")
-
-
-include: "workflow/rules/plrf.smk"
-
-
-rule all:
-    input:
-        plrf_targets(),
-    default_target: True
-"""
+from conftest import REPO, copy_workflow, shipped, snakemake
 
 
 def _micro(tiny: dict) -> dict:
@@ -43,33 +28,29 @@ def _micro(tiny: dict) -> dict:
 @pytest.fixture
 def plrf_workflow(tmp_path):
     copy_workflow(tmp_path)
-    docs = {
-        k: v
-        for doc in yaml.safe_load_all((REPO / "config/fragments/plrf.yaml").open())
-        for k, v in doc.items()
-    }
-    assert set(docs) == {"full", "tiny"}
-    (tmp_path / "config/plrf_tiny.yaml").write_text(yaml.safe_dump(_micro(docs["tiny"])))
-    (tmp_path / "Snakefile.plrf").write_text(SNAKEFILE)
+    tiny = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
+    (tmp_path / "config/plrf_tiny.yaml").write_text(yaml.safe_dump(_micro(tiny)))
     return tmp_path
+
+
+CONFIG = ("--replace-workflow-config", "--configfile", "config/plrf_tiny.yaml")
 
 
 def test_full_config_matches_schema():
     jsonschema = pytest.importorskip("jsonschema")
     schema = yaml.safe_load((REPO / "workflow/schemas/plrf.schema.yaml").open())
-    for doc in yaml.safe_load_all((REPO / "config/fragments/plrf.yaml").open()):
-        for body in doc.values():
-            jsonschema.Draft202012Validator(schema).validate(body["plrf"])
-    bad = next(yaml.safe_load_all((REPO / "config/fragments/plrf.yaml").open()))["full"]["plrf"]
+    for section in shipped("plrf").values():
+        jsonschema.Draft202012Validator(schema).validate(section)
+    bad = shipped("plrf")["full"]
     bad["v_ratio"] = 1.0
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(bad)
 
 
 def test_rules_lint_and_plan(plrf_workflow):
-    lint = snakemake(plrf_workflow, "-s", "Snakefile.plrf", "--lint")
+    lint = snakemake(plrf_workflow, *CONFIG, "--lint")
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    plan = snakemake(plrf_workflow, "-s", "Snakefile.plrf", "-n", "--quiet", "rules")
+    plan = snakemake(plrf_workflow, "plrf_all", *CONFIG, "-n", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr
     for rule in (
         "plrf_check",
@@ -85,7 +66,7 @@ def test_rules_lint_and_plan(plrf_workflow):
 
 @pytest.mark.slow
 def test_tiny_study_runs_end_to_end(plrf_workflow):
-    run = snakemake(plrf_workflow, "-s", "Snakefile.plrf", "-c2", "--quiet", timeout=600)
+    run = snakemake(plrf_workflow, "plrf_all", *CONFIG, "-c2", "--quiet", timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = plrf_workflow / "results/plrf"
     for name in (

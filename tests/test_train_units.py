@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import shipped
 from jsonschema import Draft202012Validator
 
 from datalaws.train import launch
@@ -43,13 +44,7 @@ from datalaws.train.workflow import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-FRAGMENT = ROOT / "config" / "fragments" / "train.yaml"
 SCHEMA = ROOT / "workflow" / "schemas" / "train.schema.yaml"
-
-
-def fragments() -> dict[str, dict]:
-    return {name: doc[name]["train"] for doc in yaml.safe_load_all(FRAGMENT.read_text())
-            for name in doc}  # fmt: skip
 
 
 # ---- schedule -------------------------------------------------------------------------------
@@ -132,9 +127,9 @@ def test_unknown_and_out_of_range_settings_are_named():
         RunOptions(progress="loud")
 
 
-def test_fragments_validate_against_the_schema():
+def test_shipped_train_sections_validate_against_the_schema():
     validator = Draft202012Validator(yaml.safe_load(SCHEMA.read_text()))
-    docs = fragments()
+    docs = shipped("train")
     assert set(docs) == {"full", "tiny"}
     for section in docs.values():
         validator.validate(section)
@@ -145,7 +140,7 @@ def test_fragments_validate_against_the_schema():
 
 
 def test_full_config_is_the_paper_grid():
-    full = fragments()["full"]
+    full = shipped("train")["full"]
     shapes = [tuple(full["ladder"][s].values()) for s in full["sizes"]]
     assert shapes == [
         (64, 128, 2, 1), (128, 256, 4, 2), (256, 512, 6, 4), (512, 1024, 10, 8),
@@ -156,7 +151,7 @@ def test_full_config_is_the_paper_grid():
 
 
 def test_tiny_ladder_spans_more_than_ten_fold_in_parameters():
-    tiny = fragments()["tiny"]
+    tiny = shipped("train")["tiny"]
     counts = [
         count_parameters(Arch(**tiny["ladder"][s]).model(vocab_size=301, context=256))
         for s in tiny["sizes"]
@@ -167,7 +162,7 @@ def test_tiny_ladder_spans_more_than_ten_fold_in_parameters():
 
 
 def test_spec_holds_only_what_changes_the_model():
-    tiny = fragments()["tiny"]
+    tiny = shipped("train")["tiny"]
     size = tiny["sizes"][0]
     spec = json.loads(spec_json(tiny, "g", size, 65536))
     assert set(spec) == {"arch", "hyper", "budget", "unique_tokens", "labels"}
@@ -184,14 +179,14 @@ def test_spec_holds_only_what_changes_the_model():
 
 
 def test_tiny_runs_plan_one_cpu_process(tmp_path):
-    tiny = fragments()["tiny"]
+    tiny = shipped("train")["tiny"]
     r = resources(tiny, tiny["sizes"][-1], max(tiny["budgets"]), tmp_path / "missing.bin")
     assert (r["gpu"], r["nodes"], r["tasks"], r["procs_per_node"]) == (0, 1, 1, 1)
     assert r["launcher"] == "local" and r["runtime"] >= 1 and r["mem_mb"] > 0
 
 
 def test_gpu_plans_grow_with_flops_and_memory():
-    full = fragments()["full"]
+    full = shipped("train")["full"]
     rc = from_dict(ResourceConfig, full["resources"], "r")
     h = HyperParams(batch_size=32, lr=5e-5)
     small = plan(ModelConfig(64, 128, 2, 1, 301, 256), 100_000, h, rc)

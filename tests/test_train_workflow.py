@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import shipped
 
 from datalaws.corpus import write_tokens
 from datalaws.grammar import GrammarSpec, random_grammar
@@ -54,11 +55,7 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def write_config(workdir: Path, **hyper) -> None:
-    tiny = next(
-        d
-        for d in yaml.safe_load_all((ROOT / "config/fragments/train.yaml").read_text())
-        if "tiny" in d
-    )["tiny"]["train"]
+    tiny = shipped("train")["tiny"]
     section = {
         **tiny,
         "sizes": ["d16-l1", "d32-l2"],

@@ -67,6 +67,7 @@ def test_specs_carry_the_schedule_only_when_configured():
         WSD(trunk_budget=1, warmup_steps=1, cooldown_frac=0)
 
 
+@pytest.mark.slow
 def test_a_branch_from_the_trunk_equals_the_run_trained_alone(corpus, tmp_path):
     wsd = WSD(trunk_budget=max(BUDGETS), warmup_steps=3)
     trunk = train(

@@ -2,7 +2,9 @@
 
 Runs `snakemake --dry-run` with the given arguments, then renders each job's sbatch flags with the
 SLURM executor plugin's own functions (partition choice from the profile's partition file,
-resource flags, GPU flags), and sums the GPU hours of the jobs that ask for GPUs:
+resource flags, GPU flags), sums the GPU hours of the jobs that ask for GPUs, and says what the
+training jobs' time limits rest on: a measured cost model (train.resources.cost_model, written by
+`make gpu-check`) or an assumed MFU:
 
     .venv/bin/python scripts/slurm/preview.py --profile profiles/slurm
     .venv/bin/python scripts/slurm/preview.py --profile profiles/slurm --rules train_run -F
@@ -32,6 +34,12 @@ from snakemake_executor_plugin_slurm.utils import set_gres_string
 
 BLOCK = re.compile(r"^(local)?rule (\w+):\n((?:    .*\n)*)", re.M)
 BOOKKEEPING = ("--job-name", "--output", "--comment", "-D")
+# datalaws.train.resources.runtime_basis tokens, spelled out
+BASIS = {
+    "measured": "measured cost model from {}",
+    "assumed_mfu": "assumed MFU {}, unmeasured",
+    "assumed_cpu_flops": "assumed CPU rate {} FLOP/s per thread, unmeasured",
+}
 
 
 class Resources(dict):
@@ -118,6 +126,12 @@ def sbatch_flags(job: dict, partitions: list | None) -> str:
     return " ".join(kept)
 
 
+def describe_basis(token: str) -> str:
+    """'measured:results/gpu-check/cost_model.json' -> 'measured cost model from ...'."""
+    kind, _, value = token.partition(":")
+    return BASIS[kind].format(value) if kind in BASIS else token
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -148,6 +162,11 @@ def main() -> int:
     counts = Counter(j["rule"] for j in jobs)
     print(f"\n{len(jobs)} jobs: " + ", ".join(f"{n} {rule}" for rule, n in counts.items()))
     print(f"GPU hours at the time limits: {gpu_hours:.1f}")
+    bases = Counter(
+        j["resources"]["runtime_basis"] for j in jobs if "runtime_basis" in j["resources"]
+    )
+    for token, n in bases.items():
+        print(f"Time limits of {n} training jobs from: {describe_basis(str(token))}")
     return 0
 
 

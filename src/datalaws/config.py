@@ -7,6 +7,7 @@ here, so a malformed config names the key and the problem before any job starts.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections import Counter
 from pathlib import Path
@@ -64,6 +65,20 @@ def _duplicates(values: list[Any]) -> list[Any]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
+def _check_ladder(train: dict) -> None:
+    """Every size trained, and every per-size override, names a shape of the ladder."""
+    ladder = set(train.get("ladder", {}))
+    for key, names in (
+        ("sizes", train.get("sizes", [])),
+        ("hyper_by_size", train.get("hyper_by_size", {})),
+    ):
+        missing = sorted(set(names) - ladder)
+        if missing:
+            raise ConfigError(
+                f"train.{key}: {missing} not in train.ladder (which has {sorted(ladder)})"
+            )
+
+
 def check_config(config: dict) -> None:
     """Cross-key rules; raises ConfigError naming the key path and the problem."""
     dupes = _duplicates([g["name"] for g in config["grammars"]])
@@ -84,6 +99,7 @@ def check_config(config: dict) -> None:
             f"train.budgets entry ({max(budgets)}); raise data.train_tokens"
         )
     if "train" in config:
+        _check_ladder(config["train"])
         from datalaws.train.workflow import check_schedule, resource_config
 
         resource_config(config["train"])  # hardware and time margins, e.g. the warning lead
@@ -93,18 +109,81 @@ def check_config(config: dict) -> None:
     check_datasets(config)  # sources exist, no URLs, vocabulary fits the dtype, enough data
 
 
-def validate_config(config: dict, schema: Path = SCHEMA) -> dict:
-    """Schema validation (snakemake.utils.validate, which also fills defaults) plus cross-keys."""
+def schema_errors(config: dict, schema: Path = SCHEMA, prefix: str = "") -> list[str]:
+    """Every schema violation as one line: the key's dotted path, then what is wrong with it.
+
+    jsonschema's own message for a failed ``$ref`` carries the whole sub-schema (hundreds of
+    lines); a user needs the key and the problem.
+    """
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    def retrieve(uri: str) -> Resource:
+        return Resource.from_contents(yaml.safe_load((schema.parent / uri).read_text()))
+
+    validator = Draft202012Validator(
+        yaml.safe_load(schema.read_text()), registry=Registry(retrieve=retrieve)
+    )
+    lines = []
+    for error in validator.iter_errors(config):
+        keys = [prefix] if prefix else []
+        where = ".".join(keys + [str(k) for k in error.absolute_path]) or "(top level)"
+        lines.append(f"{where}: {error.message}")
+    return sorted(lines)
+
+
+# Sections with a schema of their own: the only place their defaults are written down.
+SECTIONS = ("train", "laws", "plrf", "qqt", "compare")
+
+
+def with_defaults(section: dict | None, name: str) -> dict:
+    """A copy of one config section with every default of its schema filled in.
+
+    snakemake.utils.validate fills defaults only in the schema it is given, not through the main
+    schema's ``$ref``s, so each section is validated against its own schema file.
+    """
     from snakemake.utils import validate
 
+    out = copy.deepcopy(section or {})
+    schema = SCHEMA.parent / f"{name}.schema.yaml"
+    errors = schema_errors(out, schema, prefix=name)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+    validate(out, str(schema))
+    return out
+
+
+def validate_config(config: dict, schema: Path = SCHEMA) -> dict:
+    """Schema validation, one line per problem, then each section's defaults filled in (in
+    place), then the cross-key checks."""
+    from snakemake.utils import validate
+
+    errors = schema_errors(config, schema)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
     validate(config, str(schema))
+    for name in SECTIONS:
+        if name in config:
+            config[name] = with_defaults(config[name], name)
     check_config(config)
     return config
 
 
-def load_config(path: str | Path) -> dict:
-    with open(path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
+def load_yaml(path: str | Path) -> dict:
+    """One YAML mapping; a syntax error names the file, line and column."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{path}: not valid YAML at {where}: {problem}") from err
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a config must be a YAML mapping")
-    return validate_config(config)
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a study config."""
+    return validate_config(load_yaml(path))

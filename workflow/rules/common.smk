@@ -1,16 +1,14 @@
-from snakemake.utils import validate
-
 from datalaws.config import (
-    check_config,
     corpus_seed,
     grammar_entry,
     grammar_seed,
     n_train_shards,
     source_names,
+    validate_config,
 )
 
-validate(config, "../schemas/config.schema.yaml")
-check_config(config)
+# One line per problem (key path and what is wrong), before any job starts; fills defaults.
+validate_config(config)
 
 
 wildcard_constraints:

@@ -3,7 +3,8 @@
 #   with bootstrap intervals);
 #   grammars' runs -> the H-law of the grammars alone -> its prediction for each dataset's law,
 #   beside the dataset's own fit, with the errors.
-# Deterministic and cacheable (they log their own wall time); helpers in datalaws.compare.workflow.
+# Deterministic (every resample seeded from the config); each carries a benchmark and none is
+# `cache:`d, as in the laws stage. Helpers in datalaws.compare.workflow.
 
 from functools import partial
 
@@ -14,6 +15,12 @@ compare_settings = compare_workflow.settings(config)
 compare_targets = partial(compare_workflow.targets, config)
 compare_grammars = compare_workflow.grammars(config)
 compare_datasets_names = datasets_config.names(config)
+
+
+# A table from files already fitted takes a second: it runs in the Snakemake process.
+localrules:
+    compare_transfer,
+    compare_all,
 
 
 rule compare_predictors:
@@ -37,9 +44,10 @@ rule compare_predictors:
         level=laws_settings["ci_level"],
     log:
         "logs/compare/predictors.log",
+    benchmark:
+        "results/benchmarks/compare/predictors.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/compare_predictors.py"
 
@@ -57,9 +65,10 @@ rule compare_h_law:
         level=laws_settings["ci_level"],
     log:
         "logs/compare/h_law.log",
+    benchmark:
+        "results/benchmarks/compare/h_law.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/compare_h_law.py"
 
@@ -84,8 +93,9 @@ rule compare_transfer:
         compute=compare_settings["compute"],
     log:
         "logs/compare/transfer.log",
+    benchmark:
+        "results/benchmarks/compare/transfer.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/compare_transfer.py"

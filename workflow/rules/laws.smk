@@ -1,9 +1,9 @@
 # Laws stage (Pandey 2024 on our runs): final.json + gzip H -> runs tables -> per-grammar Chinchilla
 # fits with bootstrap (datalaws fit) -> approaches 1-3 and held-out extrapolation per grammar ->
 # regressions on H, the H-conditioned and blended laws, frontiers and their crossing H -> tables
-# and figures 1-6 for the report. The analysis rules are deterministic (every resample is seeded
-# from config) and cacheable; Snakemake forbids benchmark: on cacheable rules, so they log their
-# own wall time. Table and figure rules are not cached and carry a benchmark.
+# and figures 1-7 for the report. Every rule is deterministic (each resample is seeded from the
+# config) and carries a benchmark; none is `cache:`d, since Snakemake's between-workflow cache
+# would key them on this file only, not on the package code they run.
 # Config helpers live in datalaws.laws.workflow.
 
 from functools import partial
@@ -41,9 +41,10 @@ rule laws_collect:
         loss=laws_settings["loss"],
     log:
         "logs/laws/collect/{grammar}.log",
+    benchmark:
+        "results/benchmarks/laws/collect/{grammar}.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_collect.py"
 
@@ -55,9 +56,10 @@ rule laws_runs:
         "results/laws/runs.csv",
     log:
         "logs/laws/runs.log",
+    benchmark:
+        "results/benchmarks/laws/runs.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_runs.py"
 
@@ -71,9 +73,10 @@ rule laws_fit:
         options=laws_workflow.fit_args(config),
     log:
         "logs/laws/fit/{grammar}.log",
+    benchmark:
+        "results/benchmarks/laws/fit/{grammar}.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     shell:
         "datalaws fit {input} {params.options} -o {output} > {log} 2>&1"
 
@@ -89,9 +92,10 @@ rule laws_approaches:
         options=laws_settings["approaches"],
     log:
         "logs/laws/approaches/{grammar}.log",
+    benchmark:
+        "results/benchmarks/laws/approaches/{grammar}.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_approaches.py"
 
@@ -107,9 +111,10 @@ rule laws_holdout:
         level=laws_settings["ci_level"],
     log:
         "logs/laws/holdout/{grammar}.log",
+    benchmark:
+        "results/benchmarks/laws/holdout/{grammar}.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_holdout.py"
 
@@ -125,9 +130,10 @@ rule laws_merge:
         grammars=grammar_names(),
     log:
         "logs/laws/merge_{kind}.log",
+    benchmark:
+        "results/benchmarks/laws/merge_{kind}.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_merge.py"
 
@@ -143,9 +149,10 @@ rule laws_h_regression:
         level=laws_settings["ci_level"],
     log:
         "logs/laws/h_regression.log",
+    benchmark:
+        "results/benchmarks/laws/h_regression.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_h_regression.py"
 
@@ -163,9 +170,10 @@ rule laws_h_law:
         level=laws_settings["ci_level"],
     log:
         "logs/laws/h_law.log",
+    benchmark:
+        "results/benchmarks/laws/h_law.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_h_law.py"
 
@@ -185,9 +193,10 @@ rule laws_frontiers:
         extend_decades=laws_settings["frontier"]["extend_decades"],
     log:
         "logs/laws/frontiers.log",
+    benchmark:
+        "results/benchmarks/laws/frontiers.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_frontiers.py"
 
@@ -206,9 +215,10 @@ rule laws_claim:
         compute=laws_settings["claim_compute"],
     log:
         "logs/laws/claim.log",
+    benchmark:
+        "results/benchmarks/laws/claim.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/laws_claim.py"
 

@@ -1,9 +1,9 @@
 # Theory arm (Paquette, Paquette, Xiao, Pennington 2024): one-pass SGD on power-law random
 # features -> exact and W-free deterministic equivalents -> compute-optimal exponents eta, xi ->
 # phase diagram against the 4+3 phases. Reads only config["plrf"]
-# (workflow/schemas/plrf.schema.yaml). Deterministic analysis rules are cacheable; Snakemake
-# forbids benchmark: on cacheable rules, so their scripts log their own wall time. Figure and
-# report rules are not cached and carry a benchmark. Config helpers live in datalaws.plrf.workflow.
+# (workflow/schemas/plrf.schema.yaml). Every rule carries a benchmark; none is `cache:`d (the
+# between-workflow cache would not see changes to the package code they run). Config helpers
+# live in datalaws.plrf.workflow.
 
 from functools import partial
 
@@ -32,9 +32,10 @@ rule plrf_validate:
         batch=config["plrf"]["batch"],
     log:
         "logs/plrf/validate/{point}.log",
+    benchmark:
+        "results/benchmarks/plrf/validate/{point}.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/plrf_validate.py"
 
@@ -48,9 +49,10 @@ rule plrf_check:
         common=plrf_workflow.common(config),
     log:
         "logs/plrf/check.log",
+    benchmark:
+        "results/benchmarks/plrf/check.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/plrf_check.py"
 
@@ -66,9 +68,10 @@ rule plrf_exact:
         common=plrf_workflow.common(config),
     log:
         "logs/plrf/exact.log",
+    benchmark:
+        "results/benchmarks/plrf/exact.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/plrf_exact.py"
 
@@ -82,9 +85,10 @@ rule plrf_phase_point:
         common=plrf_workflow.phase_common(config),
     log:
         "logs/plrf/phase/{point}.log",
+    benchmark:
+        "results/benchmarks/plrf/phase/{point}.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     script:
         "../scripts/plrf_phase_point.py"
 

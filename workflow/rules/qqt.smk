@@ -1,7 +1,7 @@
 # Data-filtering arm (Goyal et al. 2024): runs per quality bucket -> repetition law per bucket ->
 # mixtures of the top buckets predicted by the theorem -> best filtering level per budget.
-# Deterministic analysis rules are cacheable; Snakemake forbids benchmark: on cacheable rules, so
-# those commands log their own wall time. Report rules are not cached and carry a benchmark.
+# Every rule carries a benchmark; none is `cache:`d (the between-workflow cache would not see
+# changes to the package code they run).
 # Config helpers live in datalaws.qqt.workflow (no functions in rule files).
 
 from functools import partial
@@ -28,9 +28,10 @@ rule qqt_fit:
         options=qqt_workflow.fit_args(config),
     log:
         "logs/qqt/fit.log",
+    benchmark:
+        "results/benchmarks/qqt/fit.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     shell:
         "datalaws qqt fit {input} -o {output} {params.options} > {log} 2>&1"
 
@@ -45,9 +46,10 @@ rule qqt_predict:
         budgets=qqt_workflow.budgets_arg(config),
     log:
         "logs/qqt/predict.log",
+    benchmark:
+        "results/benchmarks/qqt/predict.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     shell:
         "datalaws qqt predict {input} --budgets {params.budgets}"
         " -o {output.json} --csv {output.csv} > {log} 2>&1"
@@ -61,9 +63,10 @@ rule qqt_compare:
         "results/qqt/compare.csv",
     log:
         "logs/qqt/compare.log",
+    benchmark:
+        "results/benchmarks/qqt/compare.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     shell:
         "datalaws qqt compare {input.params} {input.runs} -o {output} > {log} 2>&1"
 

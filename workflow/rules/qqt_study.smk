@@ -30,9 +30,10 @@ rule qqt_pool:
         clean=lambda wc, output: f"--clean {output.clean[0]}" if output.clean else "",
     log:
         "logs/qqt/pool.log",
+    benchmark:
+        "results/benchmarks/qqt/pool.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     shell:
         "datalaws qqt pool {input.grammar} {params.options} -o {output.pool}"
         " --reference {output.reference} --oracle {output.oracle} {params.clean} > {log} 2>&1"
@@ -99,9 +100,10 @@ rule qqt_buckets:
         out_dir=lambda wc, output: output.pools[0].rsplit("/", 1)[0],
     log:
         "logs/qqt/buckets.log",
+    benchmark:
+        "results/benchmarks/qqt/buckets.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     shell:
         "datalaws qqt buckets {input.pool} {input.scores} {params.options}"
         " --oracle {input.oracle} --out-dir {params.out_dir} --report {output.report}"
@@ -145,9 +147,10 @@ rule qqt_runs:
         mixtures=qqt_workflow.mixture_runs(config),
     log:
         "logs/qqt/runs.log",
+    benchmark:
+        "results/benchmarks/qqt/runs.tsv"
     conda:
         "../../envs/datalaws.yaml"
-    cache: "omit-software"
     shell:
         "(datalaws qqt collect {input.buckets} -o {output.buckets}"
         " && if [ -n '{output.mixtures}' ]; then"

@@ -1,23 +1,21 @@
-"""What ``workflow/rules/compare.smk`` needs from the config, so the rules stay declarative.
-
-Defaults repeat those of workflow/schemas/compare.schema.yaml.
-"""
+"""What ``workflow/rules/compare.smk`` needs from the config, so the rules stay declarative."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from datalaws.compare.predictors import MIN_SOURCES
+from datalaws.config import with_defaults
 from datalaws.datasets.config import names as dataset_names
 
-DEFAULTS: dict[str, Any] = {"bootstrap": 1000, "seed": 0, "compute": None}
 PREDICTORS = "results/compare/predictors.json"
 H_LAW = "results/compare/h_law_grammars.json"
 TRANSFER = "results/compare/transfer.json"
 
 
 def settings(config: dict[str, Any]) -> dict[str, Any]:
-    return DEFAULTS | (config.get("compare") or {})
+    """The ``compare`` section with its schema's defaults (the section is optional)."""
+    return with_defaults(config.get("compare"), "compare")
 
 
 def table_path(name: str) -> str:

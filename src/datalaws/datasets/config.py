@@ -15,17 +15,25 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from datalaws.config import SCHEMA as MAIN_SCHEMA
+from datalaws.config import derive_seed
 from datalaws.datasets import BYTE_VOCAB, DatasetError
 
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-DEFAULTS: dict[str, Any] = {
-    "format": "text",
-    "documents": "file",
-    "encoding_errors": "strict",
-    "dtype": "auto",
-    "val_fraction": 0.1,
-    "repeat": False,
-}
+SCHEMA = MAIN_SCHEMA.parent / "datasets.schema.yaml"
+
+
+def _schema_defaults(properties: dict) -> dict[str, Any]:
+    return {k: v["default"] for k, v in properties.items() if "default" in v}
+
+
+# The schema is the one copy of every default; those that depend on the format or the tokenizer
+# kind (field, column, a BPE's settings) are applied by ``settings``.
+_ITEM = yaml.safe_load(SCHEMA.read_text())["items"]["properties"]
+DEFAULTS = _schema_defaults(_ITEM)
+TOKENIZER_DEFAULTS = _schema_defaults(_ITEM["tokenizer"]["properties"])
 TOKENIZER_KEYS = {
     "byte": {"kind"},
     "bpe": {"kind", "vocab_size", "min_frequency", "boundary"},
@@ -69,9 +77,12 @@ def settings(raw: dict) -> dict:
         key, default = FIELD_DEFAULTS[out["format"]]
         out.setdefault(key, default)
     if out["format"] != "tokens":
-        out["tokenizer"] = {"kind": "byte"} | raw.get("tokenizer", {})
-        if out["tokenizer"]["kind"] == "bpe":
-            out["tokenizer"] = {"min_frequency": 2, "boundary": BPE_BOUNDARY} | out["tokenizer"]
+        kind = (raw.get("tokenizer") or {}).get("kind", TOKENIZER_DEFAULTS["kind"])
+        given = {"kind": kind} | (raw.get("tokenizer") or {})
+        if kind == "bpe":
+            given = {"min_frequency": TOKENIZER_DEFAULTS["min_frequency"]} | given
+            given.setdefault("boundary", BPE_BOUNDARY)
+        out["tokenizer"] = given
     return out
 
 
@@ -84,8 +95,6 @@ def entry(config: dict, name: str) -> dict:
 
 def dataset_seed(config: dict, name: str) -> int:
     """The dataset's seed (split and row order): given, or derived from the root seed and name."""
-    from datalaws.config import derive_seed
-
     return int(entry(config, name).get("seed", derive_seed(config["seed"], "dataset", name)))
 
 

@@ -29,12 +29,23 @@ CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
 def to_natural(theta: np.ndarray) -> np.ndarray:
-    """Columns (a, b, e, alpha, beta) to (E, A, B, alpha, beta)."""
+    """Columns (a, b, e, alpha, beta) to (E, A, B, alpha, beta).
+
+    A term the runs cannot resolve (a grammar learnt to its floor) can have a or b beyond
+    log(float max); its A or B is then inf on purpose, which the law file writes as null.
+    """
     theta = np.atleast_2d(theta)
-    return np.stack(
-        [np.exp(theta[:, 2]), np.exp(theta[:, 0]), np.exp(theta[:, 1]), theta[:, 3], theta[:, 4]],
-        axis=1,
-    )
+    with np.errstate(over="ignore"):
+        return np.stack(
+            [
+                np.exp(theta[:, 2]),
+                np.exp(theta[:, 0]),
+                np.exp(theta[:, 1]),
+                theta[:, 3],
+                theta[:, 4],
+            ],
+            axis=1,
+        )
 
 
 @dataclass(frozen=True)

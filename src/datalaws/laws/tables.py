@@ -1,7 +1,14 @@
-"""Flat CSV tables of the stage's results, for the report and for readers without a JSON viewer."""
+"""Flat CSV tables of the stage's results, for the report and for readers without a JSON viewer.
+
+Numbers are written to four significant digits: the tables are for reading, and the JSON files
+beside them keep full precision. A parameter the runs could not resolve (an A or B beyond float
+range, written as null in the law file, or an interval end beyond ``UNRESOLVED``) reads
+"unresolved" rather than as a number nobody should use.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -11,6 +18,25 @@ from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import NATURAL, THETA
 from datalaws.laws.runs import gzip_h
 from datalaws.laws.study import write_csv
+
+UNRESOLVED = 1e30
+PARAMETER_COLUMNS = tuple(f"{k}{suffix}" for k in NATURAL for suffix in ("", "_lo", "_hi"))
+
+
+def _cell(value: object, parameter: bool) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "unresolved" if parameter and value is None else value
+    if not math.isfinite(value) or (parameter and abs(value) > UNRESOLVED):
+        return "unresolved" if parameter else ""
+    return float(f"{value:.4g}") if isinstance(value, float) else value
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """Four significant digits; unresolved law parameters named as such."""
+    out = table.astype(object)
+    for col in out.columns:
+        out[col] = [_cell(v, col in PARAMETER_COLUMNS) for v in out[col]]
+    return out
 
 
 def parameters(grammars: Sequence[str], law_jsons: Sequence[PathArg], hs: Sequence[float]):
@@ -175,10 +201,14 @@ def write_tables(
     crossing, claim)."""
     hs = gzip_h(gzip_jsons)
     h = dict(zip(grammars, hs, strict=True))
-    write_csv(out["parameters"], parameters(grammars, law_jsons, hs))
-    write_csv(out["h_regression"], h_regression(read_json(regression_json)))
-    write_csv(out["h_law"], h_law(read_json(h_law_json)))
-    write_csv(out["approaches"], approaches(read_json(approaches_json), h))
-    write_csv(out["holdout"], holdout(read_json(holdout_json), h))
-    write_csv(out["crossing"], crossing(read_json(crossing_json)))
-    write_csv(out["claim"], claim(read_json(claim_json)))
+    tables = {
+        "parameters": parameters(grammars, law_jsons, hs),
+        "h_regression": h_regression(read_json(regression_json)),
+        "h_law": h_law(read_json(h_law_json)),
+        "approaches": approaches(read_json(approaches_json), h),
+        "holdout": holdout(read_json(holdout_json), h),
+        "crossing": crossing(read_json(crossing_json)),
+        "claim": claim(read_json(claim_json)),
+    }
+    for name, table in tables.items():
+        write_csv(out[name], readable(table))

@@ -1,7 +1,6 @@
 """What workflow/rules/laws.smk needs from the config, kept in Python so the rules stay declarative.
 
-Defaults repeat those of workflow/schemas/laws.schema.yaml, so the rules work whether or not the
-validator filled them in.
+Defaults live in workflow/schemas/laws.schema.yaml only; ``settings`` fills them from there.
 """
 
 from __future__ import annotations
@@ -14,17 +13,8 @@ from typing import Any
 import yaml
 
 from datalaws.atomic import write_text
+from datalaws.config import with_defaults
 
-DEFAULTS: dict[str, Any] = {
-    "n_param": "nonembedding",
-    "loss": "val",
-    "bootstrap": 1000,
-    "seed": 0,
-    "ci_level": 0.95,
-    "approaches": {"n_levels": 40, "min_points": 3, "min_levels": 3},
-    "frontier": {"n_points": 50, "extend_decades": 1.0},
-    "claim_compute": None,
-}
 FIGURES = (
     "fig1_gzip",
     "fig2_loss",
@@ -39,12 +29,8 @@ JSONS = ("h_regression", "h_law", "approaches", "holdout", "crossing", "claim")
 
 
 def settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``laws`` section with defaults filled in (nested sections key by key)."""
-    section = config.get("laws", {})
-    out = DEFAULTS | section
-    for key in ("approaches", "frontier"):
-        out[key] = DEFAULTS[key] | section.get(key, {})
-    return out
+    """The ``laws`` section with its schema's defaults filled in."""
+    return with_defaults(config.get("laws"), "laws")
 
 
 def fit_args(config: dict[str, Any]) -> str:

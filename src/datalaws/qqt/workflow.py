@@ -15,20 +15,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from datalaws.config import derive_seed
+from datalaws.config import derive_seed, with_defaults
 from datalaws.qqt.study import CLEAN, StudyPlan, run_spec
 
-STUDY_DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    "corruption": {"alpha": 0.7, "beta": 2.5, "max_rate": 0.9},
-    "scorer": "reference_loss",
-    "buckets": 4,
-    "mixtures": [],
-    "mixture_budgets": [],
-    "clean_budgets": [],
-    "hyper": {},
-}
-REFERENCE_DEFAULTS: dict[str, Any] = {"passes": 1.0}
 BUCKETS_CSV = "results/qqt/runs/buckets.csv"
 MIXTURES_CSV = "results/qqt/runs/mixtures.csv"
 PLANNING_CONTEXT = 256
@@ -38,22 +27,9 @@ class QqtConfigError(ValueError):
     """A ``qqt`` config section that is well-typed but inconsistent with the rest."""
 
 
-DEFAULTS: dict[str, Any] = {"mixture_runs": "", "fraction": 0.1, "control": "random", "order": []}
-FIT_DEFAULTS: dict[str, Any] = {
-    "n_boot": 200,
-    "resample": "runs",
-    "seed": 0,
-    "level": 0.95,
-    "loss": "soft_l1",
-    "f_scale": 0.01,
-    "share": [],
-}
-
-
 def settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``qqt`` section with defaults filled in."""
-    section = config["qqt"]
-    return DEFAULTS | section | {"fit": FIT_DEFAULTS | section.get("fit", {})}
+    """The ``qqt`` section with its schema's defaults filled in (the schema is their only home)."""
+    return with_defaults(config["qqt"], "qqt")
 
 
 def fit_args(config: dict[str, Any]) -> str:
@@ -135,10 +111,8 @@ def study(config: dict[str, Any]) -> dict[str, Any]:
     section = config["qqt"].get("study")
     if not section:
         raise QqtConfigError("qqt.study: no study configured")
-    out = STUDY_DEFAULTS | section
-    out["corruption"] = STUDY_DEFAULTS["corruption"] | section.get("corruption", {})
-    out["reference"] = REFERENCE_DEFAULTS | section["reference"]
     qqt = settings(config)
+    out = qqt["study"]
     expected = {"runs": BUCKETS_CSV, "mixture_runs": MIXTURES_CSV if out["mixtures"] else ""}
     for key, path in expected.items():
         if qqt[key] != path:
@@ -311,7 +285,8 @@ def job_plan(config: dict[str, Any], specs: list[dict], val_path: str) -> dict:
         for key in ("gpu", "nodes", "cpus_per_task", "procs_per_node", "mem_mb")
     }
     out["runtime"] = sum(p["runtime"] for p in plans)
-    out["warning_lead_s"], out["gpu_model"] = plans[0]["warning_lead_s"], plans[0]["gpu_model"]
+    for key in ("warning_lead_s", "gpu_model", "runtime_basis"):  # the same for every run
+        out[key] = plans[0][key]
     return out
 
 

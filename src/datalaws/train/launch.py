@@ -43,11 +43,16 @@ def launch_command(
     worker_args: list[str],
     python: str = sys.executable,
     port: int | None = None,
+    module: str = WORKER_MODULE,
 ) -> list[str]:
-    """The command line that runs ``datalaws train worker_args`` on the given resources."""
+    """The command line that runs ``datalaws train worker_args`` on the given resources.
+
+    ``module`` is what every process runs with ``python -m``; the GPU check passes a wrapper of
+    the same worker that also records peak device memory (``datalaws.train.peak_memory``).
+    """
     kind = launcher_name(nodes, procs_per_node)
     if kind == "local":
-        return [python, "-m", WORKER_MODULE, *worker_args]
+        return [python, "-m", module, *worker_args]
     if kind == "torchrun":
         return [
             python,
@@ -56,7 +61,7 @@ def launch_command(
             "--standalone",
             f"--nproc_per_node={procs_per_node}",
             "-m",
-            WORKER_MODULE,
+            module,
             *worker_args,
         ]
     # Two multi-node jobs may share a head node: derive the rendezvous port from the job id.
@@ -66,7 +71,7 @@ def launch_command(
         f"exec {shlex.quote(python)} -m torch.distributed.run --nnodes=$SLURM_NNODES "
         f"--nproc_per_node={procs_per_node} --rdzv_backend=c10d "
         f"--rdzv_endpoint=$head:{rdzv_port} "
-        f"--rdzv_id=$SLURM_JOB_ID -m {WORKER_MODULE} {shlex.join(worker_args)}"
+        f"--rdzv_id=$SLURM_JOB_ID -m {module} {shlex.join(worker_args)}"
     )
     srun = ["srun", f"--nodes={nodes}", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]
     return [*srun, "bash", "-c", per_node]

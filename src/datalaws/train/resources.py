@@ -5,6 +5,11 @@ scheduler needs -- gpu, nodes, tasks, cpus_per_task, mem_mb, runtime (minutes), 
 and the warning lead before the time limit -- plus ``procs_per_node`` and the launcher that follows
 from them (see ``launch.py``). Every Snakemake rule that trains reads these numbers; nothing else
 decides how a run is launched or when SLURM warns it.
+
+Time limits rest on an estimate of each run's training time: from a measured cost model
+(``cost_model``, written by ``make gpu-check``; see ``costmodel.py``) when one is configured, else
+from the run's FLOPs at an assumed fraction of the GPU's peak (``assumed_mfu``) or an assumed CPU
+rate (``cpu_flops``). Every plan names its basis (``runtime_basis``), and the SLURM preview says it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from datalaws.train import costmodel
 from datalaws.train.config import HyperParams, TrainConfigError
 from datalaws.train.flops import training_flops
 from datalaws.train.launch import launcher_name
@@ -42,6 +48,7 @@ class ResourceConfig:
     vocab_size_hint: int = 4096  # used when the corpus sidecar is not there yet (dry runs)
     warning_lead_s: float = 120.0  # SLURM warns (SIGURG) this long before the time limit
     gpu_model: str = ""  # pin a GPU type (sbatch --gpus=MODEL:N); empty: any GPU
+    cost_model: str = ""  # measured step times (make gpu-check) instead of assumed_mfu/cpu_flops
 
     def __post_init__(self) -> None:
         if self.accelerator not in ("cpu", "gpu"):
@@ -54,6 +61,8 @@ class ResourceConfig:
                     f"train.resources.{f.name} must be > 0, got {getattr(self, f.name)}"
                 )
         check_warning_lead(self)
+        if self.cost_model:
+            check_cost_model(self)
 
 
 def check_warning_lead(rc: ResourceConfig) -> None:
@@ -73,6 +82,43 @@ def check_warning_lead(rc: ResourceConfig) -> None:
             f"time limit, train.resources.min_runtime_min = {rc.min_runtime_min:g} min; raise "
             f"min_runtime_min to at least {need} or shorten the lead"
         )
+
+
+def check_cost_model(rc: ResourceConfig) -> None:
+    """Load the cost model now, so a missing or foreign file stops the workflow before any job."""
+    try:
+        model = costmodel.load(rc.cost_model)
+    except TrainConfigError as err:
+        raise TrainConfigError(f"train.resources.cost_model: {err}") from err
+    if model.accelerator != rc.accelerator:
+        raise TrainConfigError(
+            f"train.resources.cost_model: {rc.cost_model} was measured on a {model.accelerator} "
+            f"({model.device}), but train.resources.accelerator is {rc.accelerator!r}"
+        )
+
+
+def runtime_basis(rc: ResourceConfig) -> str:
+    """What a plan's time estimate rests on, as one token (scripts/slurm/preview.py spells it out):
+    ``measured:<cost model file>``, ``assumed_mfu:<fraction>`` or ``assumed_cpu_flops:<rate>``."""
+    if rc.cost_model:
+        return f"measured:{rc.cost_model}"
+    if rc.accelerator == "gpu":
+        return f"assumed_mfu:{rc.assumed_mfu:g}"
+    return f"assumed_cpu_flops:{rc.cpu_flops:g}"
+
+
+def train_seconds(
+    cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig, devices: int
+) -> float:
+    """Estimated optimizer-step time of a run on ``devices`` GPUs (or CPU processes): from the
+    measured cost model when one is configured, else from FLOPs and an assumed rate."""
+    documents = budget // cfg.context
+    if rc.cost_model:
+        return costmodel.load(rc.cost_model).run_seconds(cfg, documents, hyper.batch_size, devices)
+    flops = training_flops(cfg, documents, cfg.context - 1)
+    if rc.accelerator == "cpu":
+        return flops / (rc.cpu_flops * devices * rc.threads_per_rank)
+    return flops / (devices * rc.gpu_peak_flops * rc.assumed_mfu)
 
 
 def estimate_memory_bytes(cfg: ModelConfig, rows: int, world: int, bf16: bool) -> int:
@@ -100,16 +146,16 @@ def plan(cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig) 
     if rc.accelerator == "cpu":
         gpus, nodes, procs = 0, 1, rc.cpu_ranks
         cpus = procs * rc.threads_per_rank
-        seconds = flops / (rc.cpu_flops * cpus)
+        seconds = train_seconds(cfg, budget, hyper, rc, procs)
         device_bytes = 0
         rows = -(-hyper.batch_size // procs)
         host_bytes = procs * estimate_memory_bytes(cfg, rows, procs, bf16)
     else:
-        gpus = _gpus_needed(cfg, flops, hyper, rc, bf16)
+        gpus = _gpus_needed(cfg, budget, hyper, rc, bf16)
         nodes = -(-gpus // rc.gpus_per_node)
         procs = gpus // nodes
         cpus = procs * rc.cpus_per_gpu
-        seconds = flops / (gpus * rc.gpu_peak_flops * rc.assumed_mfu)
+        seconds = train_seconds(cfg, budget, hyper, rc, gpus)
         device_bytes = estimate_memory_bytes(cfg, -(-hyper.batch_size // gpus), gpus, bf16)
         host_bytes = procs * 16 * n_total / gpus  # each rank stages its checkpoint shard
     runtime = rc.startup_min + rc.runtime_safety * seconds / 60
@@ -124,13 +170,15 @@ def plan(cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig) 
         "launcher": launcher_name(nodes, procs),
         "warning_lead_s": rc.warning_lead_s,
         "gpu_model": rc.gpu_model if gpus else "",
+        "runtime_basis": runtime_basis(rc),
+        "estimate_min": round(seconds / 60, 3),
         "flops": flops,
         "device_mem_gb": round(device_bytes / GiB, 3),
     }
 
 
 def _gpus_needed(
-    cfg: ModelConfig, flops: float, hyper: HyperParams, rc: ResourceConfig, bf16: bool
+    cfg: ModelConfig, budget: int, hyper: HyperParams, rc: ResourceConfig, bf16: bool
 ) -> int:
     """Fewest GPUs (a power of two) that fit the memory and the target runtime, capped by the
     batch (each GPU needs at least one sequence per step) and by max_nodes * gpus_per_node."""
@@ -139,7 +187,7 @@ def _gpus_needed(
     while gpus < cap:
         rows = -(-hyper.batch_size // gpus)
         fits = estimate_memory_bytes(cfg, rows, gpus, bf16) <= 0.9 * rc.gpu_memory_gb * GiB
-        minutes = flops / (gpus * rc.gpu_peak_flops * rc.assumed_mfu) / 60
+        minutes = train_seconds(cfg, budget, hyper, rc, gpus) / 60
         if fits and minutes <= rc.target_runtime_min:
             break
         gpus *= 2

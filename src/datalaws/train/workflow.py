@@ -142,6 +142,7 @@ JOB_RESOURCES = (
     "slurm_extra",
     "tasks_per_gpu",
     "gpu_model",
+    "runtime_basis",
     "train_options",
 )
 
@@ -153,6 +154,8 @@ def scheduler_field(planned: dict, name: str) -> int | str | None:
     ``tasks`` into ``--ntasks-per-gpu`` (``tasks_per_gpu=0`` keeps that out), and ``mpi="srun"``
     tells it not to wrap the launcher's own ``srun`` in another. ``slurm_extra`` asks SLURM for the
     warning signal the trainer checkpoints on (docs/slurm.md); the local executor ignores all three.
+    ``runtime_basis`` says what the time limit rests on (a measured cost model or an assumed
+    rate); schedulers ignore it, and scripts/slurm/preview.py reports it.
     """
     multi_node = planned["nodes"] > 1
     if name == "tasks":
