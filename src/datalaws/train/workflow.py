@@ -188,13 +188,30 @@ def job_resources(
     return {name: field(name) for name in JOB_RESOURCES}
 
 
+def _memo_plans(
+    section: dict, val_path: Callable[[str], str], budget_of: Callable[[Any], int], role: str
+) -> Callable[[Any], dict]:
+    """One resource plan per job, shared by its resource fields: Snakemake asks for each field
+    separately and repeatedly while it schedules. A plan made before the corpus existed (from
+    ``vocab_size_hint``) is replaced once the corpus sidecar is there."""
+    plans: dict[tuple, dict] = {}
+
+    def plan_of(wc: Any) -> dict:
+        val = val_path(wc.grammar)
+        key = (wc.grammar, wc.size, budget_of(wc), Path(f"{val}.json").exists())
+        if key not in plans:
+            plans[key] = resources(section, wc.size, key[2], val, role=role)
+        return plans[key]
+
+    return plan_of
+
+
 def run_resources(
     section: dict, val_path: Callable[[str], str]
 ) -> dict[str, Callable[[Any], int | str | None]]:
     """``resources:`` of the ``train`` rule: one run per (grammar, size, budget) wildcard."""
     return job_resources(
-        section,
-        lambda wc: resources(section, wc.size, int(wc.budget), val_path(wc.grammar)),
+        section, _memo_plans(section, val_path, lambda wc: int(wc.budget), "branch")
     )
 
 
@@ -202,9 +219,5 @@ def trunk_resources(
     section: dict, val_path: Callable[[str], str]
 ) -> dict[str, Callable[[Any], int | str | None]]:
     """``resources:`` of ``train_trunk``: one WSD trunk per (grammar, size) wildcard."""
-    return job_resources(
-        section,
-        lambda wc: resources(
-            section, wc.size, max(section["budgets"]), val_path(wc.grammar), role="trunk"
-        ),
-    )
+    largest = max(section["budgets"])
+    return job_resources(section, _memo_plans(section, val_path, lambda wc: largest, "trunk"))
