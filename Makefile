@@ -40,6 +40,7 @@ corpora:
 	bash scripts/corpora.sh $(REAL_DIR)/corpora
 
 study-real: $(STAMP) corpora
+	cd $(REAL_DIR) && datalaws check-config $(addprefix $(CURDIR)/,$(REAL_CONFIGS))
 	snakemake $(REAL_TARGETS) --profile profiles/local --directory $(REAL_DIR) \
 		--configfile $(REAL_CONFIGS)
 
