@@ -2,6 +2,9 @@
 #   make study   the tiny study end to end on this CPU machine (profiles/local), then the report
 #   make test    the test suite, lint included (what CI runs through .ci/run)
 #   make check   lint and the fast tests only (no workflows, no multi-process training, no SLURM)
+# The real-data study (docs/datasets.md):
+#   make corpora      install the real corpora from Debian where missing, link them into the study
+#   make study-real   real corpora beside grammars (config/real.yaml over tiny.yaml) in studies/real
 # On a GPU machine:
 #   make gpu-check   the device check (docs/training.md, "GPU check"): throughput and MFU per size,
 #                    bf16 vs fp32, kill and resume, the tiny grid; JSON + summary to $OUT or
@@ -12,7 +15,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: study test check lint bench clean gpu-check
+.PHONY: study study-real corpora test check lint bench clean gpu-check
 
 $(STAMP): pyproject.toml requirements/cpu.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -25,6 +28,21 @@ study: $(STAMP)
 	datalaws check-config config/tiny.yaml
 	snakemake --profile profiles/local
 	snakemake --profile profiles/local --report results/report.html
+
+# The base config's train: section is the ladder (config/real.yaml says why it is a placeholder).
+# The study runs in its own directory, so its results never mix with the tiny study's; the
+# datasets' relative sources (corpora/...) are read from there.
+REAL_DIR := studies/real
+REAL_CONFIGS := config/tiny.yaml config/real.yaml
+REAL_TARGETS := data_all train_all laws_all compare_all
+
+corpora:
+	bash scripts/corpora.sh $(REAL_DIR)/corpora
+
+study-real: $(STAMP) corpora
+	cd $(REAL_DIR) && datalaws check-config $(addprefix $(CURDIR)/,$(REAL_CONFIGS))
+	snakemake $(REAL_TARGETS) --profile profiles/local --directory $(REAL_DIR) \
+		--configfile $(REAL_CONFIGS)
 
 test: $(STAMP) lint
 	python -m pytest

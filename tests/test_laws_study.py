@@ -274,5 +274,7 @@ def test_predict_measures_data_with_datalaws_compress(done, tmp_path, capsys):
         == 0
     )
     res = read_json(tmp_path / "p.json")
-    assert res["H"] == measure(tmp_path / "text.txt", n_sequences=1000, seed=0)["median"]
-    assert res["measurement"]["unit"] == "byte"
+    raw = measure(tmp_path / "text.txt", n_sequences=1000, seed=0)["median"]
+    assert res["measurement"]["text_bytes_H"] == raw  # shown, on its own scale
+    assert res["measurement"]["unit"] == "token" and res["data_kind"] == "dataset/byte"
+    assert res["H"] < raw / 2  # the law's scale: 4-byte ids of the bytes

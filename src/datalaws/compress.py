@@ -3,10 +3,15 @@
 For token data each sampled sequence is serialised as 4-byte big-endian signed ints (the paper's
 choice, so ratios are comparable with its numbers), gzipped at level 9 with mtime 0 (so the output
 is deterministic), and the ratio is compressed bytes over raw bytes. For real text the same measure
-runs on raw UTF-8 bytes in fixed windows. H is the median ratio.
+runs on raw UTF-8 bytes in fixed windows. H is the median ratio. The two scales differ: a text's
+bytes compress far less than the same text as 4-byte token ids, whose three high bytes are mostly
+zero, so an H measured on text must never be compared with an H measured on token corpora.
 
 The gzip framing (header and trailer) is a fixed cost that inflates every ratio by the same
 amount; it is reported so readers can compare with deflate-only ratios from other tools.
+
+Beyond gzip, :mod:`datalaws.compressors` compresses the same sampled sequences with zstd, bz2 and
+lzma and takes their unigram entropy, on the token ids and on the sequences' text.
 """
 
 from __future__ import annotations
@@ -48,14 +53,21 @@ def byte_ratios(windows: list[bytes], level: int = LEVEL) -> np.ndarray:
     return np.array([gzip_size(w, level) / len(w) for w in windows])
 
 
-def summarise(ratios: np.ndarray, level: int = LEVEL) -> dict:
-    q25, median, q75 = np.quantile(ratios, [0.25, 0.5, 0.75])
+def spread(values: np.ndarray) -> dict:
+    """Median, mean, sample standard deviation and quartiles of per-sequence ratios."""
+    values = np.asarray(values, dtype=float)
+    q25, median, q75 = np.quantile(values, [0.25, 0.5, 0.75])
     return {
         "median": float(median),
-        "mean": float(ratios.mean()),
-        "std": float(ratios.std(ddof=1)) if ratios.size > 1 else 0.0,
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
         "q25": float(q25),
         "q75": float(q75),
+    }
+
+
+def summarise(ratios: np.ndarray, level: int = LEVEL) -> dict:
+    return spread(ratios) | {
         "min": float(ratios.min()),
         "max": float(ratios.max()),
         "n_sequences": int(ratios.size),
@@ -65,15 +77,30 @@ def summarise(ratios: np.ndarray, level: int = LEVEL) -> dict:
     }
 
 
-def _pick(available: int, requested: int, seed: int, what: str) -> np.ndarray:
+def pick_sequences(available: int, requested: int, seed: int, what: str) -> np.ndarray:
+    """``requested`` distinct row indices of ``available`` (seeded): what every measure reads."""
     if requested < 1:
         raise ValueError(f"sequences must be >= 1, got {requested}")
     if requested > available:
         raise ValueError(
-            f"asked for {requested} sequences but {what} holds only {available}; "
-            "ask for fewer with --sequences or give more data"
+            f"asked for {requested} sequences but {what} holds only {available}; give more "
+            "data (or, with `datalaws gzip` and `datalaws compress`, ask for fewer --sequences)"
         )
     return np.random.default_rng(seed).choice(available, size=requested, replace=False)
+
+
+def corpus_kind(meta: dict) -> dict:
+    """What made a token corpus, from its sidecar: a grammar, or a dataset and its tokenizer."""
+    if "dataset" in meta:
+        return {"kind": "dataset", "tokenizer": meta["dataset"]["tokenizer"]["kind"]}
+    if "grammar" in meta:
+        return {"kind": "grammar", "tokenizer": None}
+    return {"kind": "unknown", "tokenizer": None}
+
+
+def sample_rows(corpus: TokenShards, n_sequences: int, seed: int, source: str) -> np.ndarray:
+    """The row indices every compressibility measure of a corpus reads (seeded, no repeats)."""
+    return pick_sequences(corpus.n_sequences, n_sequences, seed, source)
 
 
 def token_files(paths: list[Path]) -> list[Path]:
@@ -107,20 +134,22 @@ def measure(
     shards = token_files(paths)
     if shards:
         corpus = TokenShards(shards, verify=True)
-        rows = _pick(corpus.n_sequences, n_sequences, seed, f"{source} ({len(shards)} shards)")
+        rows = sample_rows(corpus, n_sequences, seed, f"{source} ({len(shards)} shards)")
         stats = summarise(token_ratios(corpus.read(rows), level), level)
         stats |= {
             "unit": "token",
             "bytes_per_token": TOKEN_BYTES,
             "sequence_length": corpus.context,
+            **corpus_kind(corpus.metas[0]),
         }
     else:
         data = text_bytes(paths)
         if not data:
             raise CorpusError(f"{source}: no data to measure")
         n_windows = len(data) // TEXT_WINDOW
-        rows = _pick(n_windows, n_sequences, seed, f"{source} ({len(data)} bytes)")
+        rows = pick_sequences(n_windows, n_sequences, seed, f"{source} ({len(data)} bytes)")
         windows = [data[r * TEXT_WINDOW : (r + 1) * TEXT_WINDOW] for r in rows]
         stats = summarise(byte_ratios(windows, level), level)
         stats |= {"unit": "byte", "bytes_per_token": 1, "sequence_length": TEXT_WINDOW}
+        stats |= {"kind": "text", "tokenizer": None}
     return stats | {"seed": seed, "source": source}

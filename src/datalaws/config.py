@@ -46,6 +46,16 @@ def corpus_seed(config: dict, name: str) -> int:
     return derive_seed(config["seed"], "corpus", name)
 
 
+def source_names(config: dict) -> list[str]:
+    """Every source the study trains on: its grammars, then its datasets (docs/datasets.md).
+
+    Both are values of the workflow's ``grammar`` wildcard, so training and laws treat them alike.
+    """
+    return [g["name"] for g in config["grammars"]] + [
+        d["name"] for d in config.get("datasets") or []
+    ]
+
+
 def n_train_shards(config: dict) -> int:
     data = config["data"]
     return -(-data["train_tokens"] // data["shard_tokens"])
@@ -74,6 +84,14 @@ def check_config(config: dict) -> None:
     dupes = _duplicates([g["name"] for g in config["grammars"]])
     if dupes:
         raise ConfigError(f"grammars: duplicate grammar names {dupes}; names must be unique")
+    if not source_names(config):
+        raise ConfigError("grammars, datasets: the study needs at least one grammar or dataset")
+    dupes = _duplicates(source_names(config))
+    if dupes:
+        raise ConfigError(
+            f"grammars, datasets: names {dupes} are used twice; every grammar and dataset needs "
+            "its own name (it names the corpus, the runs and the law)"
+        )
     budgets = config.get("train", {}).get("budgets", [])
     if budgets and max(budgets) > config["data"]["train_tokens"]:
         raise ConfigError(
@@ -86,6 +104,9 @@ def check_config(config: dict) -> None:
 
         resource_config(config["train"])  # hardware and time margins, e.g. the warning lead
         check_schedule(config["train"], config.get("context", 256))
+    from datalaws.datasets.config import check_datasets
+
+    check_datasets(config)  # sources exist, no URLs, vocabulary fits the dtype, enough data
 
 
 def schema_errors(config: dict, schema: Path = SCHEMA, prefix: str = "") -> list[str]:
@@ -112,7 +133,7 @@ def schema_errors(config: dict, schema: Path = SCHEMA, prefix: str = "") -> list
 
 
 # Sections with a schema of their own: the only place their defaults are written down.
-SECTIONS = ("train", "laws", "plrf", "qqt")
+SECTIONS = ("train", "laws", "plrf", "qqt", "compare")
 
 
 def with_defaults(section: dict | None, name: str) -> dict:

@@ -98,15 +98,38 @@ def write_shard(request: ShardRequest, path: str | Path) -> dict:
     )
 
 
-def write_tokens(tokens: np.ndarray, path: str | Path, vocab_size: int, **meta: object) -> dict:
-    """Write any (n_sequences, context) token array in the corpus format, e.g. a filtered pool."""
+def storage_dtype(vocab_size: int, dtype: str | None = None) -> np.dtype:
+    """``dtype`` (uint16 or uint32, little-endian) if it holds every id, else an error; the
+    narrowest that does when ``dtype`` is None."""
+    if dtype is None:
+        return token_dtype(vocab_size)
+    chosen = np.dtype(dtype).newbyteorder("<")
+    if chosen.kind != "u" or vocab_size - 1 > np.iinfo(chosen).max:
+        raise CorpusError(
+            f"a vocabulary of {vocab_size} ids does not fit dtype {dtype} "
+            f"(ids up to {np.iinfo(chosen).max if chosen.kind == 'u' else 'none'})"
+        )
+    return chosen
+
+
+def write_tokens(
+    tokens: np.ndarray,
+    path: str | Path,
+    vocab_size: int,
+    dtype: str | None = None,
+    **meta: object,
+) -> dict:
+    """Write any (n_sequences, context) token array in the corpus format, e.g. a filtered pool.
+
+    ``dtype`` (uint16 or uint32) is the narrowest that holds the vocabulary unless given.
+    """
     if tokens.ndim != 2:
         raise CorpusError(f"tokens must be 2-D (sequences, context), got shape {tokens.shape}")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= vocab_size):
         raise CorpusError(
             f"token ids must lie in [0, {vocab_size}), got {tokens.min()}..{tokens.max()}"
         )
-    dtype = token_dtype(vocab_size)
+    dtype = storage_dtype(vocab_size, dtype)
     data = np.ascontiguousarray(tokens).astype(dtype).tobytes()
     atomic.write_bytes(path, data)
     sidecar = {

@@ -3,6 +3,7 @@ from datalaws.config import (
     grammar_entry,
     grammar_seed,
     n_train_shards,
+    source_names,
     validate_config,
 )
 
@@ -16,7 +17,9 @@ wildcard_constraints:
 
 
 def grammar_names():
-    return [g["name"] for g in config["grammars"]]
+    """Every value of the `grammar` wildcard: the config's grammars, then its datasets
+    (docs/datasets.md). Training, laws and comparisons treat both alike."""
+    return source_names(config)
 
 
 def data_train_shards(grammar):
@@ -34,7 +37,13 @@ def data_gzip_json(grammar):
     return f"results/gzip/{grammar}.json"
 
 
+def data_compress_json(grammar):
+    return f"results/compress/{grammar}.json"
+
+
 def data_targets():
-    return [data_gzip_json(g) for g in grammar_names()] + [
-        data_val_path(g) for g in grammar_names()
-    ]
+    return (
+        [data_gzip_json(g) for g in grammar_names()]
+        + [data_val_path(g) for g in grammar_names()]
+        + [data_compress_json(g) for g in grammar_names()]
+    )

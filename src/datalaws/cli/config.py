@@ -14,7 +14,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for path in args.configs:
         update_config(config, load_yaml(path))
     validate_config(config)
-    print(f"{' + '.join(args.configs)}: valid ({len(config['grammars'])} grammars)")
+    counts = f"{len(config['grammars'])} grammars, {len(config.get('datasets') or [])} datasets"
+    print(f"{' + '.join(args.configs)}: valid ({counts})")
     return 0
 
 

@@ -43,10 +43,11 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from datalaws.laws.predict import format_prediction, measure_h, predict
 
-    h, measurement = (args.h, None) if args.h is not None else measure_h(args.data, args.seed)
-    result = predict(args.law, h, args.compute)
-    if measurement is not None:
-        result["measurement"] = measurement
+    if args.h is not None:
+        h, measurement = args.h, None
+    else:
+        h, measurement = measure_h(args.data, args.seed, args.context, args.encoding_errors)
+    result = predict(args.law, h, args.compute, measurement)
     print(format_prediction(result))
     if args.json:
         write_json(args.json, result)
@@ -140,12 +141,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict",
         help="predict a dataset's law and compute-optimal allocation from its gzip ratio H",
-        description="Measure the dataset's gzip compressibility H (datalaws.compress: 1000 "
-        "sequences) and evaluate the H-conditioned law at it: law parameters and compute-optimal "
-        "allocation with intervals. Says so when H lies outside the range the law was fitted on.",
+        description="Measure the dataset's gzip compressibility H on the law's scale (4-byte "
+        "token ids, 1000 sequences; text is tokenised at the byte level as the study's byte-level "
+        "datasets are) and evaluate the H-conditioned law at it: law parameters and "
+        "compute-optimal allocation with intervals. Says which family of sources the law was "
+        "fitted on and its H range, and warns when H lies outside it or the data is of a kind the "
+        "law was not fitted on.",
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("data", nargs="?", help="token file (.bin with sidecar) or text file")
+    src.add_argument(
+        "data", nargs="?", help="token shard (.bin with sidecar), or a text file or folder"
+    )
     src.add_argument("--h", type=_positive_float, help="use this H instead of measuring DATA")
     p.add_argument(
         "--compute", type=_positive_float, nargs="+", required=True, help="FLOPs (C = 6 N D)"
@@ -154,6 +160,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--law", default=DEFAULT_H_LAW, help=f"H-conditioned law JSON (default {DEFAULT_H_LAW})"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the gzip sample (default 0)")
+    p.add_argument(
+        "--context",
+        type=int,
+        default=256,
+        help="sequence length text is packed into; use the study's context (default 256)",
+    )
+    p.add_argument(
+        "--encoding-errors",
+        choices=["strict", "replace"],
+        default="strict",
+        help="invalid UTF-8 in text: refuse (default) or replace with U+FFFD",
+    )
     p.add_argument("--json", help="also write the prediction to this JSON file")
     p.set_defaults(func=cmd_predict)
 

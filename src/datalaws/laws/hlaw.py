@@ -125,6 +125,7 @@ def fit_h_law(
         check_positive(at_h(best, hg, h_ref), n_r, d_r, f"H-law at grammar {g}")
         check_positive(at_h(samples, hg, h_ref), n_r, d_r, f"a bootstrap H-law at grammar {g}")
         ranges[g] = {"H": hg, "N": n_r, "D": d_r}
+        ranges[g]["kind"] = str(part["kind"].iloc[0]) if "kind" in part else "grammar"
 
     iv = percentile_interval(samples, level)
     coef = {

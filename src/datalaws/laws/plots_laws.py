@@ -205,7 +205,10 @@ def fig5_approaches(
             if line is not None:
                 ax.plot(c, line, color=color, lw=1, ls=":")
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if np.isfinite(a3).any() or cs:
+            ax.set_yscale("log")
+        else:  # a law with alpha or beta <= 0 has no compute-optimal N, and nothing else was found
+            ax.text(0.5, 0.5, "no compute-optimal N\n(alpha or beta <= 0)", transform=ax.transAxes)
         ax.set_xlabel("training compute C (FLOPs)")
         ax.set_ylabel("N_opt (parameters)")
         ax.set_title(label(names[j], hs[j]))
@@ -270,6 +273,7 @@ def fig7_claim(claim: dict, png: PathArg, pdf: PathArg) -> None:
     agreement = claim.get("h_law_agreement", [])
     if agreement:
         hl = [(a["H"], a["h_law_log10_tokens_per_param"]) for a in agreement]
+        hl = [(a, b) for a, b in hl if b is not None]  # undefined where alpha or beta <= 0
         ax.plot([a for a, _ in hl], [10**b for _, b in hl], "s", mfc="none", color="0.2",
                 label="H-conditioned law")  # fmt: skip
     ax.set_yscale("log")

@@ -85,6 +85,14 @@ def gzip_h(gzip_jsons: Iterable[str | os.PathLike[str]]) -> list[float]:
     return out
 
 
+def source_kind(gzip_json: str | os.PathLike[str]) -> str:
+    """What a source is, from its gzip statistics: ``grammar``, or ``dataset/<tokenizer>``
+    (statistics written before datasets existed are grammars')."""
+    stats = read_json(gzip_json)
+    kind = stats.get("kind", "grammar")
+    return f"{kind}/{stats['tokenizer']}" if stats.get("tokenizer") else kind
+
+
 def collect_runs(
     final_jsons: Iterable[str | os.PathLike[str]],
     gzip_json: str | os.PathLike[str],
@@ -102,6 +110,7 @@ def collect_runs(
     if loss not in LOSS_KEYS:
         raise RunsError(f"loss must be one of {sorted(LOSS_KEYS)}, got {loss!r}")
     (h,) = gzip_h([gzip_json])
+    kind = source_kind(gzip_json)
     rows = []
     for path in final_jsons:
         run = read_json(path)
@@ -118,6 +127,7 @@ def collect_runs(
                 "D": float(run["tokens"]),
                 "loss": float(run[LOSS_KEYS[loss]]),
                 "H": h,
+                "kind": kind,
                 "n_params": run.get("n_params"),
                 "n_params_nonembedding": run.get("n_params_nonembedding"),
                 "train_loss": run.get("train_loss"),
