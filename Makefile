@@ -2,6 +2,9 @@
 #   make study   the tiny study end to end on this CPU machine (profiles/local), then the report
 #   make test    the test suite, lint included (what CI runs through .ci/run)
 #   make check   lint and the fast tests only (no workflows, no multi-process training, no SLURM)
+# The CPU study (docs/laws.md, "The CPU study"): laws that extrapolate, in studies/cpu:
+#   make study-cpu    5 grammars x 6 sizes x 6 budgets, then laws, the compressor comparison and
+#                     the report (studies/cpu/report.html)
 # The real-data study (docs/datasets.md):
 #   make corpora      install the real corpora from Debian where missing, link them into the study
 #   make study-real   real corpora beside grammars (config/real.yaml over tiny.yaml) in studies/real
@@ -15,7 +18,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: study study-real corpora test check lint bench clean gpu-check
+.PHONY: study study-cpu study-real corpora test check lint bench clean gpu-check
 
 $(STAMP): pyproject.toml requirements/cpu.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -28,6 +31,16 @@ study: $(STAMP)
 	datalaws check-config config/tiny.yaml
 	snakemake --profile profiles/local
 	snakemake --profile profiles/local --report results/report.html
+
+# The CPU study runs in its own directory, so its results never mix with the tiny study's.
+CPU_DIR := studies/cpu
+CPU_RUN := laws_all compare_all --profile profiles/local --directory $(CPU_DIR) \
+	--configfile config/cpu.yaml
+
+study-cpu: $(STAMP)
+	datalaws check-config config/cpu.yaml
+	snakemake $(CPU_RUN)
+	snakemake $(CPU_RUN) --report $(CURDIR)/$(CPU_DIR)/report.html
 
 # The base config's train: section is the ladder (config/real.yaml says why it is a placeholder).
 # The study runs in its own directory, so its results never mix with the tiny study's; the
