@@ -73,12 +73,10 @@ def baseline(arch: Arch, shards: TokenShards, batch: int, lr: float, steps: int)
 
 def torchrun_rate(train_paths, val, out, arch, budget, hyper, threads) -> float:
     shape = f"{arch.dim},{arch.ffn},{arch.layers},{arch.heads}"
-    cli = "import sys; from datalaws.cli import main; sys.exit(main())"
     cmd = [
         sys.executable,
-        "-c",
-        cli,
-        "train-launch",
+        "-m",
+        "datalaws.train.launch",
         "--procs-per-node",
         "2",
         "--cpus",

@@ -177,3 +177,40 @@ def test_shipped_laws_sections_validate_and_defaults_come_from_the_schema():
     targets = workflow.targets(["a", "b"])
     assert "results/laws/law_b.json" in targets and "results/laws/h_law.json" in targets
     assert json.dumps(targets)  # plain strings, as Snakemake needs
+
+
+def test_frontier_states_the_fitted_box_and_flags_extrapolation(fitted, tmp_path, capsys):
+    root, law = fitted
+    (n0, n1), (d0, d1) = law["range"]["N"], law["range"]["D"]
+    inside = 6 * (n0 * n1) ** 0.5 * (d0 * d1) ** 0.5
+    out = tmp_path / "alloc.json"
+    rc = main(["frontier", str(root / "law.json"), "--compute", str(inside), "1e24"])
+    rc += main(["frontier", str(root / "law.json"), "--compute", "1e24", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert f"N from {n0:.3g} to {n1:.3g} parameters" in text
+    assert f"EXTRAPOLATION at C = {inside:.3g}: compute" not in text
+    expect = np.log10(1e24 / (6 * n1 * d1))
+    assert f"EXTRAPOLATION at C = 1e+24: compute C {expect:.1f} decades above" in text
+    row = json.loads(out.read_text())["allocations"][0]
+    assert row["extrapolation_decades"]["compute"] == pytest.approx(expect)
+    assert row["extrapolation_decades"]["n_opt"] > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"alpha": -0.1}, "alpha = -0.1: the loss does not fall with N"),
+        ({"B": None}, "B = None: the runs do not resolve the D term"),
+        ({"E": 1e24}, "E = 1e+24 exceeds every loss the law was fitted on"),
+    ],
+)
+def test_frontier_refuses_an_unphysical_law_with_the_reason(
+    fitted, tmp_path, capsys, change, reason
+):
+    _, law = fitted
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(law | {"params": law["params"] | change}))
+    assert main(["frontier", str(path), "--compute", "1e15"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a physical law" in err and reason in err

@@ -115,3 +115,19 @@ def test_too_little_text_is_refused_without_suggesting_an_option_predict_lacks(
     assert code == 2
     assert "short.txt" in shown.err and "give more data" in shown.err
     assert "datalaws gzip" in shown.err  # the --sequences hint names the commands that take it
+
+
+def test_far_outside_its_range_the_h_law_is_refused_when_it_turns_unphysical(laws, capsys):
+    # The sources' beta = 0.46 - 0.42 H crosses zero at H = 1.1: no compute-optimal allocation.
+    code, shown = run_predict(capsys, "--h", "1.5", "--law", str(laws["grammars"]))
+    assert code == 2
+    assert "the H-law at H = 1.5 is not a physical law" in shown.err
+    assert "beta = -" in shown.err and "no compute-optimal allocation" in shown.err
+
+
+def test_predict_states_the_fitted_box_and_flags_extrapolated_compute(laws, capsys):
+    code = main(["predict", "--h", "0.3", "--law", str(laws["grammars"]), "--compute", "1e24"])
+    shown = capsys.readouterr()
+    assert code == 0
+    assert "The law was fitted on N from" in shown.out
+    assert "EXTRAPOLATION at C = 1e+24: compute C" in shown.out

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datalaws.cli.train import main as train_main
 from datalaws.corpus import write_tokens
 from datalaws.grammar import GrammarSpec, random_grammar
 from datalaws.sampler import CompiledSampler
@@ -29,6 +28,7 @@ from datalaws.train import (
     train,
 )
 from datalaws.train.launch import EXIT_DIVERGED, EXIT_PREEMPTED
+from datalaws.train.worker import main as train_main
 
 CONTRACT_KEYS = {
     "grammar",
@@ -189,9 +189,8 @@ LAUNCH_ARGS = [
 def launch(corpus, out, budget, procs=2) -> subprocess.Popen:
     cmd = [
         sys.executable,
-        "-c",
-        "import sys; from datalaws.cli import main; sys.exit(main())",
-        "train-launch",
+        "-m",
+        "datalaws.train.launch",
         "--procs-per-node",
         str(procs),
         "--cpus",

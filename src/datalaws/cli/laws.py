@@ -28,15 +28,20 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
-    from datalaws.laws.frontier import allocation_table, format_allocation
+    from datalaws.laws.frontier import allocation_table, flag_extrapolation, format_allocation
     from datalaws.laws.lawfile import finite_or_none, load_law
+    from datalaws.laws.validity import box_of, refuse_unphysical
 
     law = load_law(args.law)
+    box = box_of(law.record)
+    refuse_unphysical(law.record["params"], box, f"{args.law}")
     rows = allocation_table(law.law.theta, law.samples, args.compute, law.level)
     rows = [{k: finite_or_none(v) for k, v in r.items()} for r in rows]
-    print(format_allocation(rows, law.level))
+    warnings = flag_extrapolation(rows, box)
+    print("\n".join([box.describe(), *warnings, format_allocation(rows, law.level)]))
     if args.json:
-        write_json(args.json, {"law": str(args.law), "ci_level": law.level, "allocations": rows})
+        record = {"law": str(args.law), "ci_level": law.level, "allocations": rows}
+        write_json(args.json, record | {"fitted": box.describe(), "warnings": warnings})
     return 0
 
 

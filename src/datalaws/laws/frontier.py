@@ -8,9 +8,12 @@ count how many bootstrap laws were like that.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from datalaws.laws.bootstrap import percentile_interval
+from datalaws.laws.validity import FittedBox, extrapolation, extrapolation_warning
 
 
 def log_n_opt(theta: np.ndarray, compute: np.ndarray) -> np.ndarray:
@@ -84,3 +87,14 @@ def format_allocation(rows: list[dict], level: float) -> str:
             value = _with_interval(row[key], row[f"{key}_lo"], row[f"{key}_hi"])
             lines.append(f"  {label:<22}{value}")
     return "\n".join(lines)
+
+
+def flag_extrapolation(rows: list[dict[str, Any]], box: FittedBox) -> list[str]:
+    """Record in each row how far outside the fitted box it lies; return the warnings."""
+    warnings = []
+    for row in rows:
+        row["extrapolation_decades"] = extrapolation(row, box)
+        line = extrapolation_warning(row, box)
+        if line:
+            warnings.append(line)
+    return warnings

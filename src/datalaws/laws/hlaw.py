@@ -142,6 +142,7 @@ def fit_h_law(
         "form": FORM,
         "H_ref": h_ref,
         "H_range": [float(h_g.min()), float(h_g.max())],
+        "loss_max": float(runs["loss"].max()),
         "coefficients": coef,
         "theta_columns": [f"{p}_0" for p in THETA] + [f"{p}_1" for p in THETA],
         "theta": best.tolist(),

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from datalaws.laws.frontier import allocation_table, format_allocation
+from datalaws.laws.frontier import allocation_table, flag_extrapolation, format_allocation
 from datalaws.laws.hlaw import HLawFile, load_h_law
 from datalaws.laws.lawfile import finite_or_none
+from datalaws.laws.validity import box_of_sources, refuse_unphysical
 
 GZIP_SEQUENCES = 1000
 CONTEXT = 256
@@ -150,14 +151,20 @@ def predict(
     lo, hi = hlaw.h_range
     inside = lo <= h <= hi
     fitted = basis(hlaw)
+    params = hlaw.natural_at(h)
+    box = box_of_sources(hlaw.record["grammars"], hlaw.record.get("loss_max", np.inf))
+    refuse_unphysical({k: v["value"] for k, v in params.items()}, box, f"the H-law at H = {h:.4g}")
     point, boot = hlaw.law_at(h)
     rows = allocation_table(point, boot, np.asarray(compute, float), hlaw.level)
+    rows = [{k: finite_or_none(v) for k, v in r.items()} for r in rows]
     data_kind = measurement["data_kind"] if measurement else None
     notes = [
         f"The law was fitted on {fitted['family']} "
-        f"({len(fitted['source_kinds'])} sources, H from {lo:.4g} to {hi:.4g})."
-        + ("" if fitted["kinds_recorded"] else " (Source kinds not recorded: assumed grammars.)")
+        f"({len(fitted['source_kinds'])} sources, H from {lo:.4g} to {hi:.4g}).",
+        box.describe(),
     ]
+    if not fitted["kinds_recorded"]:
+        notes[0] += " (Source kinds not recorded: assumed grammars.)"
     if inside:
         notes.append(
             f"H = {h:.4g} lies inside the range the law was fitted on [{lo:.4g}, {hi:.4g}]."
@@ -169,7 +176,7 @@ def predict(
             f"{measurement['text_bytes_H']:.4g}, is on a different scale and is not comparable "
             "with the law's H."
         )
-    warnings = _warnings(h, fitted, data_kind)
+    warnings = _warnings(h, fitted, data_kind) + flag_extrapolation(rows, box)
     result = {
         "H": h,
         "law": str(law_path),
@@ -180,8 +187,8 @@ def predict(
         "notes": notes,
         "warnings": warnings,
         "ci_level": hlaw.level,
-        "params": hlaw.natural_at(h),
-        "allocations": [{k: finite_or_none(v) for k, v in r.items()} for r in rows],
+        "params": params,
+        "allocations": rows,
     }
     if measurement is not None:
         result["measurement"] = measurement

@@ -13,7 +13,7 @@ wear-out (small ``tau``), and the fit cannot tell them apart. The anchor has no 
 its flattening is the floor; fitting with ``d`` shared across buckets (``qqt.fit.share: [d]``,
 as the authors share ``a`` and ``d``) carries that floor over to the buckets. See docs/qqt.md.
 
-Runs go through ``datalaws train-launch`` like every other training run of the workflow, so the
+Runs go through the training stage's launcher (``datalaws.train.launch``), like every run, so the
 same resources become one process, torchrun, or srun + torchrun. All runs of one pool share one
 job: on a laptop this saves a process start per run; on a cluster the job's runtime is the sum
 of its runs' and a preempted job resumes where it stopped (finished runs return at once, the
@@ -33,6 +33,7 @@ import pandas as pd
 from datalaws import atomic
 from datalaws.qqt.buckets import CONTROL, bucket_name, bucket_size
 from datalaws.qqt.runs import COLUMNS
+from datalaws.train import launch
 
 CLEAN = "clean"
 
@@ -149,23 +150,9 @@ def run_spec(base: dict, pool: str, samples: int, unique_documents: int, context
     return spec
 
 
-def launch_args(
-    spec: dict,
-    options: str,
-    pool_path: PathLike,
-    val_path: PathLike,
-    run_dir: PathLike,
-    resources: dict,
-) -> list[str]:
-    """``datalaws train-launch`` arguments of one run: the same command line as rule ``train``."""
+def worker_args(spec: dict, options: str, pool_path: PathLike, val_path: PathLike) -> list[str]:
+    """``datalaws train`` arguments of one run: the same as rule ``train`` passes."""
     return [
-        "train-launch",
-        "--nodes", str(resources["nodes"]),
-        "--gpus", str(resources["gpu"]),
-        "--procs-per-node", str(resources["procs_per_node"]),
-        "--cpus", str(resources["cpus_per_task"]),
-        "--out", str(run_dir),
-        "--",
         "--spec", json.dumps(spec, sort_keys=True, separators=(",", ":")),
         "--options", options,
         "--train", str(pool_path),
@@ -183,14 +170,14 @@ def train_pool(
     options: str,
     out_csv: PathLike,
 ) -> int:
-    """Train every run of one pool through ``datalaws train-launch`` (in this process), then write
-    its rows of the runs table. Returns the first non-zero exit code (75 = preempted: rerun to
-    resume, 3 = diverged, 2 = bad input) without writing the table."""
-    from datalaws.cli import main
-
+    """Train every run of one pool through the training stage's launcher, then write its rows of
+    the runs table. Returns the first non-zero exit code (75 = preempted: rerun to resume,
+    3 = diverged, 2 = bad input) without writing the table."""
     dirs = [Path(runs_dir) / str(spec["budget"]) for spec in specs]
     for spec, run_dir in zip(specs, dirs, strict=True):
-        code = main(launch_args(spec, options, pool_path, val_path, run_dir, resources))
+        args = worker_args(spec, options, pool_path, val_path)
+        nodes, procs, cpus = (resources[k] for k in ("nodes", "procs_per_node", "cpus_per_task"))
+        code = launch.launch(nodes, procs, cpus, run_dir, args)
         if code:
             return code
     records = [atomic.read_json(run_dir / "final.json") for run_dir in dirs]

@@ -1,7 +1,8 @@
 """Start a training run the way its resources say: one process, torchrun, or srun + torchrun.
 
 This is the one place that turns resources into processes, so schedulers (Snakemake's local or
-SLURM executor, a person at a terminal) only pass numbers:
+SLURM executor, qqt's pool trainer, the GPU check, a person at a terminal) only pass numbers,
+through ``launch(...)``, ``python -m datalaws.train.launch`` or ``datalaws train-launch``:
   nodes > 1            -> srun --nodes=K --ntasks-per-node=1 torchrun --nnodes=K (c10d rendezvous)
   procs_per_node > 1   -> torchrun --standalone --nproc_per_node=P   (GPUs, or CPU ranks on gloo)
   otherwise            -> one plain process
@@ -13,6 +14,7 @@ EXIT_DIVERGED when it diverged, so a scheduler can tell "resubmit me" from "this
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import shlex
@@ -25,7 +27,7 @@ from pathlib import Path
 EXIT_BAD_INPUT = 2  # the CLI's code for ValueError: bad config or corpus, do not retry
 EXIT_DIVERGED = 3  # non-finite loss; retrying the same config fails the same way
 EXIT_PREEMPTED = 75  # EX_TEMPFAIL: checkpoint saved on SIGTERM/SIGUSR1, rerun to resume
-WORKER_MODULE = "datalaws.cli.train"
+WORKER_MODULE = "datalaws.train"
 FORWARDED = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -45,7 +47,7 @@ def launch_command(
     port: int | None = None,
     module: str = WORKER_MODULE,
 ) -> list[str]:
-    """The command line that runs ``datalaws train worker_args`` on the given resources.
+    """The command line that runs ``python -m datalaws.train worker_args`` on the given resources.
 
     ``module`` is what every process runs with ``python -m``; the GPU check passes a wrapper of
     the same worker that also records peak device memory (``datalaws.train.peak_memory``).
@@ -129,3 +131,54 @@ def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
     if code < 0:  # killed by a signal before it could save: still worth a retry
         return 128 - code
     return code
+
+
+def launch(
+    nodes: int, procs_per_node: int, cpus: int, out: str | Path, worker_args: list[str]
+) -> int:
+    """Train one run on the processes its resources call for; return the scheduler's exit code.
+
+    One process needs no supervisor: it trains in this process and saves a process start and its
+    imports. ``cpus`` is the node's core count, shared by its processes (0: leave threads alone).
+    """
+    worker = [*worker_args, "--out", str(out)]
+    threads = cpus // procs_per_node if cpus else 0
+    if threads:
+        worker += ["--threads", str(threads)]
+    if launcher_name(nodes, procs_per_node) == "local":
+        from datalaws.train import worker as one_run
+
+        return one_run.main(worker)
+    cmd = launch_command(nodes, procs_per_node, worker)
+    print("+ " + " ".join(cmd), flush=True)
+    return run(cmd, out, threads=threads)
+
+
+def add_launch_args(p: argparse.ArgumentParser) -> None:
+    """One run's resources, as ``datalaws train-launch`` and this module's ``main`` take them."""
+    p.add_argument("--nodes", type=int, default=1)
+    p.add_argument("--procs-per-node", type=int, default=1, help="GPUs or CPU ranks per node")
+    p.add_argument("--gpus", type=int, default=0, help="total GPUs (0: train on CPU)")
+    p.add_argument(
+        "--cpus", type=int, default=0, help="CPU cores for the node, shared by its processes"
+    )
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("worker_args", nargs=argparse.REMAINDER, help="-- then `datalaws train` args")
+
+
+def launch_from_args(args: argparse.Namespace) -> int:
+    worker = list(args.worker_args)
+    if worker[:1] == ["--"]:
+        worker = worker[1:]
+    return launch(args.nodes, args.procs_per_node, args.cpus, args.out, worker)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m datalaws.train.launch RESOURCES -- RUN ARGS``, without building the whole CLI."""
+    parser = argparse.ArgumentParser(prog="python -m datalaws.train.launch")
+    add_launch_args(parser)
+    return launch_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

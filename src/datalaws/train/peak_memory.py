@@ -2,7 +2,7 @@
 
 The GPU check sets each size's measured peak beside the planner's estimate
 (``resources.estimate_memory_bytes``). The trainer does not record memory, so this module runs the
-very worker that torchrun starts (``datalaws.cli.train.main``) and, when it returns, writes
+very worker that torchrun starts (``datalaws.train.worker.main``) and, when it returns, writes
 ``peak_memory_rank<R>.json`` into the run directory: the CUDA caching allocator's peak allocated
 and reserved bytes on the rank's device, and the process's peak resident set (which on a CPU also
 holds the Python runtime and torch's libraries). Start it as
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from datalaws import atomic
-    from datalaws.cli.train import main as train_main
+    from datalaws.train.worker import main as train_main
 
     argv = list(sys.argv[1:] if argv is None else argv)
     code = train_main(argv)

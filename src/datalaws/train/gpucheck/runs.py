@@ -1,10 +1,10 @@
 """The runs of the GPU check (``gpucheck.py``): a corpus, run specs, processes, their metrics.
 
 Every run is a real ``datalaws train`` run, started as a process the way the study starts it
-(``datalaws train-launch``, or the same worker under ``launch.launch_command``), so the check
-exercises the code a cluster job runs: the launcher, torchrun and FSDP2 where there are several
-processes, bf16 and ``torch.compile`` on a GPU. Processes run in their own session, so a run that
-overruns the check's time budget is stopped with everything it started.
+(``python -m datalaws.train.launch``, or the same worker under ``launch.launch_command``), so the
+check exercises the code a cluster job runs: the launcher, torchrun and FSDP2 where there are
+several processes, bf16 and ``torch.compile`` on a GPU. Processes run in their own session, so a
+run that overruns the check's time budget is stopped with everything it started.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from datalaws.sampler import CompiledSampler
 
 # `datalaws ...` without relying on the console script (absent where the package is only on
 # PYTHONPATH, e.g. a bare GPU image).
-CLI = [sys.executable, "-c", "import sys; from datalaws.cli import main; sys.exit(main())"]
+LAUNCH = [sys.executable, "-m", "datalaws.train.launch"]
 KILL_GRACE_S = 30.0
 
 
@@ -67,11 +67,10 @@ def worker_args(corpus: Corpus, spec: dict, options: dict) -> list[str]:
 
 
 def launch_args(procs: int, cuda: bool, threads: int, out: Path, worker: list[str]) -> list[str]:
-    """`datalaws train-launch` for one run on ``procs`` GPUs (or CPU processes)."""
+    """The launcher (`datalaws train-launch`) for one run on ``procs`` GPUs (or CPU processes)."""
     cpus = 0 if cuda else procs * threads
     return [
-        *CLI,
-        "train-launch",
+        *LAUNCH,
         "--procs-per-node",
         str(procs),
         "--gpus",
