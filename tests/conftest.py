@@ -36,6 +36,7 @@ def small_grammar():
 
 def copy_workflow(dest: Path) -> Path:
     """A private copy of the workflow, so tests never touch the checkout's results/."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         src = REPO / name
         if src.is_dir():

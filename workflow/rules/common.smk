@@ -1,3 +1,4 @@
+from datalaws.codekey import code_key
 from datalaws.config import (
     corpus_seed,
     grammar_entry,
@@ -9,6 +10,9 @@ from datalaws.config import (
 
 # One line per problem (key path and what is wrong), before any job starts; fills defaults.
 validate_config(config)
+
+# The code behind the data rules' commands, a param of every cached rule (data.smk).
+DATA_CODE = code_key("datalaws.cli.data", "datalaws.cli.compress", "datalaws.cli.dataset")
 
 
 wildcard_constraints:

@@ -4,8 +4,9 @@
 # A dataset's corpus lands at the paths of a grammar's, with the same sidecar contract, so every
 # later rule treats both alike (docs/datasets.md). The rules that write corpora are restricted to
 # their own names, so one file never has two rules. These rules are cacheable between workflows
-# (`--cache`), and Snakemake forbids a benchmark: directive on cacheable rules, so each command
-# logs its own wall time and throughput instead.
+# (`--cache`); their `code` param (datalaws.codekey) enters the cache's hash, so a change to the
+# package code they run misses the cache instead of serving stale output. Snakemake forbids a
+# benchmark: directive on cacheable rules, so each command logs its own wall time and throughput.
 
 import datalaws.datasets.config as datasets_config
 import datalaws.datasets.workflow as datasets_workflow
@@ -21,6 +22,7 @@ rule data_grammar:
     wildcard_constraints:
         grammar=data_grammar_names,
     params:
+        code=DATA_CODE,
         spec=lambda wc: grammar_entry(config, wc.grammar),
         seed=lambda wc: grammar_seed(config, wc.grammar),
         max_redraws=config["data"]["max_redraws"],
@@ -47,6 +49,7 @@ rule data_train_shard:
     wildcard_constraints:
         grammar=data_grammar_names,
     params:
+        code=DATA_CODE,
         seed=lambda wc: corpus_seed(config, wc.grammar),
         tokens=config["data"]["train_tokens"],
         shards=n_train_shards(config),
@@ -71,6 +74,7 @@ rule data_val:
     wildcard_constraints:
         grammar=data_grammar_names,
     params:
+        code=DATA_CODE,
         seed=lambda wc: corpus_seed(config, wc.grammar),
         tokens=config["data"]["val_tokens"],
         context=config["context"],
@@ -91,6 +95,7 @@ rule data_gzip:
     output:
         "results/gzip/{grammar}.json",
     params:
+        code=DATA_CODE,
         sequences=config["gzip"]["sequences"],
         level=config["gzip"]["level"],
         seed=lambda wc: corpus_seed(config, wc.grammar),
@@ -111,6 +116,7 @@ rule data_compress:
     output:
         "results/compress/{grammar}.json",
     params:
+        code=DATA_CODE,
         sequences=config["gzip"]["sequences"],
         seed=lambda wc: corpus_seed(config, wc.grammar),
         tokenizer=lambda wc, input: f"--tokenizer {input.tokenizer}" if input.tokenizer else "",
@@ -134,6 +140,7 @@ rule data_dataset_documents:
     wildcard_constraints:
         dataset=data_text_datasets,
     params:
+        code=DATA_CODE,
         spec=lambda wc: datasets_config.stage_json(config, wc.dataset, "documents"),
         seed=lambda wc: datasets_config.dataset_seed(config, wc.dataset),
     log:
@@ -154,6 +161,7 @@ rule data_dataset_tokenizer:
     wildcard_constraints:
         dataset=data_text_datasets,
     params:
+        code=DATA_CODE,
         spec=lambda wc: datasets_config.stage_json(config, wc.dataset, "tokenizer"),
         docs=lambda wc: datasets_workflow.documents_path(wc.dataset, "train"),
     log:
@@ -177,6 +185,7 @@ rule data_dataset_corpus:
     wildcard_constraints:
         dataset=data_text_datasets,
     params:
+        code=DATA_CODE,
         spec=lambda wc: datasets_config.stage_json(config, wc.dataset, "corpus"),
         seed=lambda wc: datasets_config.dataset_seed(config, wc.dataset),
         context=config["context"],
@@ -204,6 +213,7 @@ rule data_dataset_tokens:
     wildcard_constraints:
         dataset=data_token_datasets,
     params:
+        code=DATA_CODE,
         spec=lambda wc: datasets_config.stage_json(config, wc.dataset, "tokens"),
         seed=lambda wc: datasets_config.dataset_seed(config, wc.dataset),
         context=config["context"],
