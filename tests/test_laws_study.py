@@ -10,7 +10,7 @@ import pytest
 from datalaws.atomic import read_json, write_json
 from datalaws.cli import main
 from datalaws.compress import measure
-from datalaws.laws import figures, study, tables, workflow
+from datalaws.laws import plots, study, tables, workflow
 from datalaws.laws.frontier import allocation, exponents
 from datalaws.laws.runs import RunsError, collect_runs
 from datalaws.laws.synthetic import law_at, write_study
@@ -222,7 +222,7 @@ def test_tables_and_figures_are_written(done, tmp_path):
     assert set(drawn) == set(workflow.FIGURES)
     for name, kwargs in drawn.items():
         png, pdf = tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"
-        getattr(figures, name)(**kwargs, png=png, pdf=pdf)
+        getattr(plots, name)(**kwargs, png=png, pdf=pdf)
         assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
 
 
