@@ -9,7 +9,7 @@ from datalaws.atomic import read_json, write_json
 from datalaws.compare import predictors, transfer
 from datalaws.compare.predictors import TARGETS, law_targets, rank_correlations
 from datalaws.laws.lawfile import fit_law
-from datalaws.laws.study import write_csv
+from datalaws.laws.steps import write_csv
 from datalaws.laws.synthetic import law_at, make_runs
 
 

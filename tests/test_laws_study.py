@@ -10,7 +10,7 @@ import pytest
 from datalaws.atomic import read_json, write_json
 from datalaws.cli import main
 from datalaws.compress import measure
-from datalaws.laws import plots, study, tables, workflow
+from datalaws.laws import plots, steps, tables, workflow
 from datalaws.laws.frontier import allocation, exponents
 from datalaws.laws.runs import RunsError, collect_runs
 from datalaws.laws.synthetic import law_at, write_study
@@ -32,16 +32,16 @@ def done(tmp_path_factory):
     laws = [out / f"law_{g}.json" for g in names]
     for g, law in zip(names, laws, strict=True):
         runs = out / g / "runs.csv"
-        study.collect(paths[g]["final_jsons"], paths[g]["gzip_json"], runs)
+        steps.collect(paths[g]["final_jsons"], paths[g]["gzip_json"], runs)
         assert main(["fit", str(runs), "--bootstrap", str(B), "-o", str(law)]) == 0
-        study.approaches(runs, law, out / g / "approaches.json", 0.95)
-        study.held_out(runs, out / g / "holdout.json", n_resamples=B)
-    study.combine([out / g / "runs.csv" for g in names], out / "runs.csv")
+        steps.approaches(runs, law, out / g / "approaches.json", 0.95)
+        steps.held_out(runs, out / g / "holdout.json", n_resamples=B)
+    steps.combine([out / g / "runs.csv" for g in names], out / "runs.csv")
     for kind in ("approaches", "holdout"):
-        study.merge(names, [out / g / f"{kind}.json" for g in names], out / f"{kind}.json")
-    study.regress_on_h(names, laws, gz, out / "h_regression.json", 0.95)
-    study.h_law(out / "runs.csv", names, laws, out / "h_law.json", n_resamples=B)
-    study.frontiers(
+        steps.merge(names, [out / g / f"{kind}.json" for g in names], out / f"{kind}.json")
+    steps.regress_on_h(names, laws, gz, out / "h_regression.json", 0.95)
+    steps.h_law(out / "runs.csv", names, laws, out / "h_law.json", n_resamples=B)
+    steps.frontiers(
         out / "runs.csv",
         names,
         laws,
@@ -52,7 +52,7 @@ def done(tmp_path_factory):
         20,
         1.0,
     )
-    study.claim(out / "runs.csv", names, laws, gz, out / "h_law.json", out / "claim.json", 0.95)
+    steps.claim(out / "runs.csv", names, laws, gz, out / "h_law.json", out / "claim.json", 0.95)
     return {"root": root, "out": out, "names": names, "gz": gz, "laws": laws, "paths": paths}
 
 
@@ -124,7 +124,7 @@ def test_holdout_of_a_too_small_grid_is_recorded_as_skipped(tmp_path):
         }
     )
     runs.to_csv(tmp_path / "runs.csv", index=False)
-    study.held_out(tmp_path / "runs.csv", tmp_path / "holdout.json", n_resamples=10)
+    steps.held_out(tmp_path / "runs.csv", tmp_path / "holdout.json", n_resamples=10)
     assert "too few runs" in read_json(tmp_path / "holdout.json")["skipped"]
 
 

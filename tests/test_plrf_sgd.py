@@ -65,7 +65,7 @@ def test_sgd_checks_its_arguments():
 
 
 def test_validation_summary_excludes_the_deterministic_first_step():
-    from datalaws.plrf.study import validation
+    from datalaws.plrf.experiments import validation
 
     res = validation(0.7, 0.7, 12, 4, 1, 0.5, max_steps=200, points=6, runs=200, seed=2)
     assert res["z"][0] is None and res["steps"][0] == 0

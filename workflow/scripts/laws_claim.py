@@ -1,10 +1,10 @@
-from datalaws.laws import study
+from datalaws.laws import steps
 from datalaws.laws.workflow import run_logged
 
 sm = snakemake  # noqa: F821
 run_logged(
     sm.log[0],
-    study.claim,
+    steps.claim,
     sm.input.runs,
     sm.params.grammars,
     sm.input.laws,

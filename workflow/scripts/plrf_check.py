@@ -1,7 +1,7 @@
 """Snakemake script: the paper's check, loss grid and compute-optimal fits with their drift."""
 
 from datalaws.atomic import write_json
-from datalaws.plrf.study import check_summary, save_grid, timed_grid
+from datalaws.plrf.experiments import check_summary, save_grid, timed_grid
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 cfg = sm.params.cfg

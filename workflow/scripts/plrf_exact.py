@@ -1,7 +1,7 @@
 """Snakemake script: exact expected loss (mean over draws of W) against the W-free equivalent."""
 
 from datalaws.atomic import write_json
-from datalaws.plrf.study import exact_check, save_grid, timed_grid
+from datalaws.plrf.experiments import exact_check, save_grid, timed_grid
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 cfg, point = sm.params.cfg, sm.params.point

@@ -3,7 +3,7 @@ and the exact-versus-W-free comparison."""
 
 from datalaws.atomic import read_json
 from datalaws.plrf import plots
-from datalaws.plrf.study import load_grid
+from datalaws.plrf.experiments import load_grid
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 grid = load_grid(sm.input.grid)

@@ -1,7 +1,7 @@
 """Snakemake script: loss grid and measured exponents at one (alpha, beta) of the diagram."""
 
 from datalaws.atomic import write_json
-from datalaws.plrf.study import phase_point, save_grid, timed_grid
+from datalaws.plrf.experiments import phase_point, save_grid, timed_grid
 from datalaws.plrf.workflow import parse_point
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

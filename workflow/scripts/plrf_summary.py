@@ -1,8 +1,8 @@
 """Snakemake script: the theory arm's headline numbers as markdown."""
 
 from datalaws.atomic import read_json, write_text
+from datalaws.plrf.experiments import phase_row
 from datalaws.plrf.report import summary_markdown
-from datalaws.plrf.study import phase_row
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 points = [read_json(p) for p in sm.input.points]

@@ -3,7 +3,7 @@
 import json
 
 from datalaws.atomic import write_json
-from datalaws.plrf.study import validation
+from datalaws.plrf.experiments import validation
 from datalaws.plrf.workflow import parse_point
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -14,10 +14,10 @@ from datalaws import atomic
 from datalaws.plrf import compute_optimal as co
 from datalaws.plrf import theory
 from datalaws.plrf.deterministic import loss_curve
+from datalaws.plrf.experiments import clean
 from datalaws.plrf.model import PLRF, PLRFError
 from datalaws.plrf.resolvent import AsymptoticSpectrum
 from datalaws.plrf.spectrum import ExactSpectrum
-from datalaws.plrf.study import clean
 
 
 def _problem(args: argparse.Namespace) -> PLRF:

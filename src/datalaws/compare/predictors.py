@@ -30,7 +30,7 @@ from datalaws.laws.chinchilla import NATURAL, to_natural
 from datalaws.laws.frontier import allocation
 from datalaws.laws.lawfile import finite_or_none, load_law
 from datalaws.laws.runs import read_runs_csv
-from datalaws.laws.study import write_csv
+from datalaws.laws.steps import write_csv
 
 FORMAT = "datalaws-predictors-v1"
 TARGETS = (*NATURAL, "tokens_per_param")

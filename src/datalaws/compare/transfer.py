@@ -24,7 +24,7 @@ from datalaws.laws.chinchilla import log_loss
 from datalaws.laws.hlaw import HLawFile, fit_h_law, load_h_law
 from datalaws.laws.lawfile import LawFile, finite_or_none, load_law
 from datalaws.laws.runs import gzip_h, read_runs_csv
-from datalaws.laws.study import write_csv
+from datalaws.laws.steps import write_csv
 
 FORMAT = "datalaws-transfer-v1"
 RATIO_TARGETS = ("E", "A", "B", "tokens_per_param")

@@ -17,7 +17,7 @@ from datalaws.atomic import read_json
 from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import NATURAL, THETA
 from datalaws.laws.runs import gzip_h
-from datalaws.laws.study import write_csv
+from datalaws.laws.steps import write_csv
 
 UNRESOLVED = 1e30
 PARAMETER_COLUMNS = tuple(f"{k}{suffix}" for k in NATURAL for suffix in ("", "_lo", "_hi"))

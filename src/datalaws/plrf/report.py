@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 
 from datalaws.atomic import write_text
-from datalaws.plrf.study import phase_row
+from datalaws.plrf.experiments import phase_row
 
 TABLE_COLUMNS = [
     "alpha",

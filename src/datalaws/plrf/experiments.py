@@ -1,4 +1,5 @@
-"""Study-level computations behind the CLI and the workflow: each returns JSON-ready dicts."""
+"""The theory arm's experiments behind the CLI and the workflow (exact and SGD curves, phase points,
+measured vs theoretical exponents): each returns JSON-ready dicts."""
 
 from __future__ import annotations
 
