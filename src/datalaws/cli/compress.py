@@ -11,7 +11,7 @@ import time
 from datalaws import atomic
 
 
-def _compress(args: argparse.Namespace) -> int:
+def cmd_compress(args: argparse.Namespace) -> int:
     from datalaws.compressors import measure_all
 
     start = time.perf_counter()
@@ -39,4 +39,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sequences", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", help="also write the full JSON here")
-    p.set_defaults(func=_compress)
+    p.set_defaults(func=cmd_compress)

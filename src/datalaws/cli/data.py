@@ -13,7 +13,7 @@ from datalaws.corpus import ShardRequest, shard_documents, write_shard
 from datalaws.grammar import GrammarSpec, load_grammar, random_grammar, save_grammar
 
 
-def _grammar(args: argparse.Namespace) -> int:
+def cmd_grammar(args: argparse.Namespace) -> int:
     spec = GrammarSpec(args.nonterminals, args.terminals, args.max_options, args.max_length)
     grammar = random_grammar(spec, args.seed, args.max_redraws, args.max_radius)
     pcfg = grammar.to_nltk()
@@ -32,7 +32,7 @@ def _grammar(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sample(args: argparse.Namespace) -> int:
+def cmd_sample(args: argparse.Namespace) -> int:
     if args.tokens < 1:
         raise ValueError(f"--tokens must be >= 1, got {args.tokens}")
     if not 0 <= args.shard < args.shards:
@@ -57,7 +57,7 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _gzip(args: argparse.Namespace) -> int:
+def cmd_gzip(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     stats = measure(args.paths, n_sequences=args.sequences, seed=args.seed, level=args.level)
     print(
@@ -91,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="reject draws whose offspring spectral radius reaches this (default 1)",
     )
     p.add_argument("-o", "--output", required=True)
-    p.set_defaults(func=_grammar)
+    p.set_defaults(func=cmd_grammar)
 
     p = subparsers.add_parser(
         "sample",
@@ -108,7 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--context", type=int, default=256)
     p.add_argument("--name", help="grammar name recorded in the sidecar")
     p.add_argument("-o", "--output", required=True)
-    p.set_defaults(func=_sample)
+    p.set_defaults(func=cmd_sample)
 
     p = subparsers.add_parser(
         "gzip",
@@ -123,4 +123,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--level", type=int, default=9, choices=range(1, 10), metavar="1..9")
     p.add_argument("--ratios", action="store_true", help="also print every per-sequence ratio")
     p.add_argument("-o", "--output", help="also write the full JSON (with ratios) here")
-    p.set_defaults(func=_gzip)
+    p.set_defaults(func=cmd_gzip)

@@ -45,7 +45,7 @@ def _report(start: float, summary: dict, tokens: int | None = None) -> int:
     return 0
 
 
-def _documents(args: argparse.Namespace) -> int:
+def cmd_documents(args: argparse.Namespace) -> int:
     from datalaws.datasets.stages import documents_stage
 
     start = time.perf_counter()
@@ -56,14 +56,14 @@ def _documents(args: argparse.Namespace) -> int:
     return _report(start, summary | {"replaced_sequences": record["replaced_sequences"]})
 
 
-def _tokenizer(args: argparse.Namespace) -> int:
+def cmd_tokenizer(args: argparse.Namespace) -> int:
     from datalaws.datasets.stages import tokenizer_stage
 
     start = time.perf_counter()
     return _report(start, tokenizer_stage(args.spec, args.train_docs, args.output))
 
 
-def _corpus(args: argparse.Namespace) -> int:
+def cmd_corpus(args: argparse.Namespace) -> int:
     from datalaws.datasets.stages import corpus_stage
 
     start = time.perf_counter()
@@ -74,7 +74,7 @@ def _corpus(args: argparse.Namespace) -> int:
     return _report(start, summary, args.train_tokens + args.val_tokens)
 
 
-def _tokens(args: argparse.Namespace) -> int:
+def cmd_tokens(args: argparse.Namespace) -> int:
     from datalaws.datasets.stages import tokens_stage
 
     start = time.perf_counter()
@@ -106,13 +106,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train", required=True, help="training documents (JSONL) to write")
     p.add_argument("--val", required=True, help="validation documents (JSONL) to write")
     p.add_argument("--manifest", required=True, help="manifest (JSON) to write")
-    p.set_defaults(func=_documents)
+    p.set_defaults(func=cmd_documents)
 
     p = sub.add_parser("tokenizer", help="make the dataset's tokenizer.json (byte, bpe, file)")
     p.add_argument("--spec", type=_spec, required=True)
     p.add_argument("--train-docs", required=True, help="training documents (JSONL)")
     p.add_argument("-o", "--output", required=True)
-    p.set_defaults(func=_tokenizer)
+    p.set_defaults(func=cmd_tokenizer)
 
     p = sub.add_parser("corpus", help="encode, pack and shard both splits")
     p.add_argument("--spec", type=_spec, required=True)
@@ -121,10 +121,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tokenizer", required=True)
     p.add_argument("--manifest", required=True)
     _corpus_options(p)
-    p.set_defaults(func=_corpus)
+    p.set_defaults(func=cmd_corpus)
 
     p = sub.add_parser("tokens", help="already-tokenised files: split, pack and shard")
     p.add_argument("--spec", type=_spec, required=True)
     p.add_argument("--manifest", required=True, help="manifest (JSON) to write")
     _corpus_options(p)
-    p.set_defaults(func=_tokens)
+    p.set_defaults(func=cmd_tokens)

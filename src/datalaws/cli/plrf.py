@@ -26,7 +26,7 @@ def _problem(args: argparse.Namespace) -> PLRF:
     return PLRF.with_ratio(args.alpha, args.beta, args.d, args.v_ratio)
 
 
-def _curve(args: argparse.Namespace) -> int:
+def cmd_curve(args: argparse.Namespace) -> int:
     problem = _problem(args)
     if args.batch < 1:
         raise PLRFError(f"--batch must be >= 1, got {args.batch}")
@@ -58,7 +58,7 @@ def _curve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exponents(args: argparse.Namespace) -> int:
+def cmd_exponents(args: argparse.Namespace) -> int:
     theo = theory.exponents(args.alpha, args.beta)
     if args.d_min < 2 or args.d_max <= args.d_min:
         raise PLRFError(f"need 2 <= --d-min < --d-max, got {args.d_min}, {args.d_max}")
@@ -142,7 +142,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help="use the exact equivalent for the features W drawn from this seed",
     )
-    curve.set_defaults(func=_curve)
+    curve.set_defaults(func=cmd_curve)
 
     expo = sub.add_parser(
         "exponents",
@@ -164,4 +164,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar=("F_LO", "F_HI"),
         help="fit only compute budgets in [F_LO, F_HI] (default: envelope interior)",
     )
-    expo.set_defaults(func=_exponents)
+    expo.set_defaults(func=cmd_exponents)

@@ -39,7 +39,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records"))
 
 
-def _fit(args: argparse.Namespace) -> int:
+def cmd_fit(args: argparse.Namespace) -> int:
     config = FitConfig(
         loss=args.loss,
         f_scale=args.f_scale,
@@ -71,7 +71,7 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predict(args: argparse.Namespace) -> int:
+def cmd_predict(args: argparse.Namespace) -> int:
     budgets = _budgets(args.budgets)
     pools = read_pools(args.params)
     mixes = mixtures(_list(args.mix), pools, args.pool_size, weight_by_size=args.weight_by_size)
@@ -102,7 +102,7 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     pools = read_pools(args.params)
     runs = read_runs(args.runs, min_distinct=1)
     names = list(dict.fromkeys(runs["bucket"]))
@@ -115,7 +115,7 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pool(args: argparse.Namespace) -> int:
+def cmd_pool(args: argparse.Namespace) -> int:
     from datalaws.grammar import load_grammar
     from datalaws.qqt.pool import Corruption, PoolSpec, write_pool
 
@@ -137,7 +137,7 @@ def _pool(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(args: argparse.Namespace) -> int:
+def cmd_score(args: argparse.Namespace) -> int:
     from datalaws.corpus import TokenShards
     from datalaws.qqt.scoring import score_pool, scorer_report
 
@@ -155,7 +155,7 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _buckets(args: argparse.Namespace) -> int:
+def cmd_buckets(args: argparse.Namespace) -> int:
     from datalaws.qqt.buckets import pools, write_pools
 
     scores = pd.read_csv(args.scores)
@@ -178,7 +178,7 @@ def _buckets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_pool(args: argparse.Namespace) -> int:
+def cmd_train_pool(args: argparse.Namespace) -> int:
     from datalaws.qqt.study import train_pool
 
     specs = json.loads(args.specs)
@@ -195,7 +195,7 @@ def _train_pool(args: argparse.Namespace) -> int:
     )
 
 
-def _collect(args: argparse.Namespace) -> int:
+def cmd_collect(args: argparse.Namespace) -> int:
     from datalaws.qqt.study import collect
 
     table = collect(args.tables)
@@ -227,7 +227,7 @@ def _register_study(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", required=True, help="clean reference sample (.bin)")
     p.add_argument("--clean", help="clean anchor sample (.bin)")
     p.add_argument("--oracle", required=True, help="CSV of per-document corruption rates")
-    p.set_defaults(func=_pool)
+    p.set_defaults(func=cmd_pool)
 
     p = sub.add_parser(
         "score",
@@ -242,7 +242,7 @@ def _register_study(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fraction", type=float, default=0.1, help="share reported as 'best'")
     p.add_argument("-o", "--output", required=True, help="scores CSV")
     p.add_argument("--report", required=True, help="JSON with the correlations")
-    p.set_defaults(func=_score)
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
         "buckets",
@@ -261,7 +261,7 @@ def _register_study(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--oracle", help="oracle CSV, only to report each bucket's mean rate")
     p.add_argument("--out-dir", required=True, help="folder for <pool>.bin files")
     p.add_argument("--report", required=True, help="JSON summary of the pools")
-    p.set_defaults(func=_buckets)
+    p.set_defaults(func=cmd_buckets)
 
     p = sub.add_parser(
         "train-pool",
@@ -282,12 +282,12 @@ def _register_study(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--procs-per-node", type=int, default=1)
     p.add_argument("--cpus", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="the pool's runs CSV")
-    p.set_defaults(func=_train_pool)
+    p.set_defaults(func=cmd_train_pool)
 
     p = sub.add_parser("collect", help="concatenate per-pool runs CSVs, in the order given")
     p.add_argument("tables", nargs="+", help="per-pool runs CSVs, best bucket first")
     p.add_argument("-o", "--output", required=True, help="runs CSV")
-    p.set_defaults(func=_collect)
+    p.set_defaults(func=cmd_collect)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -326,7 +326,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--control", default="random", help="control buckets left out of top-k (default random)"
     )
     p.add_argument("--fraction", type=float, help="each bucket's share of the unfiltered pool")
-    p.set_defaults(func=_fit)
+    p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser(
         "predict",
@@ -346,7 +346,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-o", "--output", help="JSON with predictions and best mixture per budget")
     p.add_argument("--csv", help="long table of predictions as CSV")
-    p.set_defaults(func=_predict)
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
         "compare",
@@ -359,6 +359,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="CSV to write")
     p.add_argument("--pool-size", type=float, help="unique samples per bucket (equal pools)")
     p.add_argument("--weight-by-size", action="store_true", help="see predict")
-    p.set_defaults(func=_compare)
+    p.set_defaults(func=cmd_compare)
 
     _register_study(sub)
