@@ -12,6 +12,7 @@ import pkgutil
 import sys
 
 from datalaws import __version__
+from datalaws.train.launch import EXIT_IO
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"datalaws {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        print(f"datalaws {args.command}: error: {os_error(err)}", file=sys.stderr)
+        return EXIT_IO
+
+
+def os_error(err: OSError) -> str:
+    """One line for a failed read or write (disk full, quota, permissions): the file and the
+    cause, instead of a traceback."""
+    return f"{err.filename}: {err.strerror}" if err.filename else str(err)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
+from datalaws.cli import os_error
 from datalaws.train import launch
 
 _HYPER_FLAGS = {
@@ -137,6 +138,21 @@ def resolve_run(args: argparse.Namespace) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``datalaws train``: hold the run's lock, unless torchrun started this process (then the
+    launcher above it holds the lock for all ranks)."""
+    if "RANK" in os.environ:
+        return train_unlocked(args)
+    from datalaws.train import runlock
+
+    try:
+        with runlock.held(args.out):
+            return train_unlocked(args)
+    except runlock.RunLocked as err:
+        print(f"datalaws train: {err}", file=sys.stderr)
+        return launch.EXIT_LOCKED
+
+
+def train_unlocked(args: argparse.Namespace) -> int:
     from datalaws.train import Preempted, TrainingDiverged, train
 
     kwargs = resolve_run(args)
@@ -167,6 +183,18 @@ def summary_line(result: dict, out: Path) -> str:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
+    """Hold the run's lock (waiting up to ``--lock-wait-min`` for a live holder) and train."""
+    from datalaws.train import runlock
+
+    try:
+        with runlock.held(args.out, args.lock_wait_min * 60):
+            return launch_unlocked(args)
+    except runlock.RunLocked as err:
+        print(f"datalaws train-launch: {err}", file=sys.stderr)
+        return launch.EXIT_LOCKED
+
+
+def launch_unlocked(args: argparse.Namespace) -> int:
     worker = list(args.worker_args)
     if worker[:1] == ["--"]:
         worker = worker[1:]
@@ -178,7 +206,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         # One process needs no supervisor: train here and save a process start (and its imports).
         parser = argparse.ArgumentParser(prog="datalaws train")
         add_run_args(parser)
-        return cmd_train(parser.parse_args(worker))
+        return train_unlocked(parser.parse_args(worker))
     cmd = launch.launch_command(args.nodes, args.procs_per_node, worker)
     print("+ " + " ".join(cmd), flush=True)
     return launch.run(cmd, args.out, threads=threads)
@@ -211,8 +239,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train one model (one process, or every rank under torchrun)",
         description="Train one Llama-style model on token shards; writes metrics.jsonl, ckpt/ "
         f"and, last, final.json. Exit codes: 0 done, 2 bad input, {launch.EXIT_DIVERGED} "
-        f"diverged, {launch.EXIT_PREEMPTED} stopped by SIGTERM, SIGUSR1 or SIGURG after a "
-        "checkpoint (SLURM sends SIGURG before the time limit).",
+        f"diverged, {launch.EXIT_LOCKED} another live job trains --out, {launch.EXIT_IO} a "
+        f"write failed (disk full), {launch.EXIT_PREEMPTED} stopped by SIGTERM, SIGUSR1 or "
+        "SIGURG after a checkpoint (SLURM sends SIGURG before the time limit).",
     )
     add_run_args(p)
     p.set_defaults(func=cmd_train)
@@ -232,6 +261,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cpus", type=int, default=0, help="CPU cores for the node, shared by its processes"
     )
     p.add_argument("--out", required=True, help="run directory")
+    p.add_argument(
+        "--lock-wait-min",
+        type=float,
+        default=0.0,
+        help="minutes to wait for another live job training --out to finish before exiting "
+        f"{launch.EXIT_LOCKED} (default 0: at once)",
+    )
     p.add_argument("worker_args", nargs=argparse.REMAINDER, help="-- then `datalaws train` args")
     p.set_defaults(func=cmd_launch)
 
@@ -265,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"datalaws train: error: {err}", file=sys.stderr)
         return launch.EXIT_BAD_INPUT
+    except OSError as err:
+        print(f"datalaws train: error: {os_error(err)}", file=sys.stderr)
+        return launch.EXIT_IO
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from pathlib import Path
 
 EXIT_BAD_INPUT = 2  # the CLI's code for ValueError: bad config or corpus, do not retry
 EXIT_DIVERGED = 3  # non-finite loss; retrying the same config fails the same way
+EXIT_LOCKED = 73  # another live job trains this run directory (datalaws.train.runlock)
+EXIT_IO = 74  # EX_IOERR: a write failed (disk full, quota); one line names the file and cause
 EXIT_PREEMPTED = 75  # EX_TEMPFAIL: checkpoint saved on SIGTERM/SIGUSR1, rerun to resume
 WORKER_MODULE = "datalaws.cli.train"
 FORWARDED = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)

@@ -1,0 +1,198 @@
+"""Faults a real study meets, outside SLURM (the cluster ones are in tests/test_slurm.py): a
+corrupt newest checkpoint, a full disk, a shard replaced mid-study, and a run directory that a
+second job tries to train. Each test asserts what was lost (nothing) and what the user sees.
+docs/reliability.md lists them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from datalaws.corpus import write_tokens
+from datalaws.grammar import GrammarSpec, random_grammar
+from datalaws.sampler import CompiledSampler
+from datalaws.train import Arch, HyperParams, RunOptions, train
+from datalaws.train.launch import EXIT_LOCKED
+
+ARCH = Arch(16, 32, 1, 1)
+HYPER = HyperParams(batch_size=8, lr=1e-2, warmup_frac=0.05, val_sequences=32, eval_points=2)
+OPTIONS = RunOptions(device="cpu", threads=1, checkpoint_every=4, progress="off")
+BUDGET = 32768  # 16 steps: periodic checkpoints at 4, 8 and 12, the last two kept
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict:
+    """A real random PCFG: 512 training and 64 validation documents."""
+    root = tmp_path_factory.mktemp("corpus")
+    grammar = random_grammar(GrammarSpec(6, 30, 4, 3), seed=3)
+    sampler = CompiledSampler(grammar)
+    meta = {"grammar": {"name": "g6"}}
+    write_tokens(sampler.documents(512, 256, 1), root / "train.bin", grammar.vocab_size, **meta)
+    write_tokens(sampler.documents(64, 256, 2), root / "val.bin", grammar.vocab_size, **meta)
+    return {"train": [str(root / "train.bin")], "val": str(root / "val.bin"), "root": root}
+
+
+def run(corpus: dict, out: Path, options: RunOptions = OPTIONS) -> dict:
+    return train(
+        corpus["train"], corpus["val"], out, arch=ARCH, budget=BUDGET, hyper=HYPER, options=options
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory) -> dict:
+    """The uninterrupted run every faulted run must reproduce."""
+    return run(corpus, tmp_path_factory.mktemp("reference"))
+
+
+def interrupted(corpus: dict, out: Path) -> None:
+    """A run that stopped after step 12 with its checkpoints of steps 8 and 12 on disk: the whole
+    run with its resumable checkpoints kept, then its results taken away."""
+    run(corpus, out, replace(OPTIONS, keep_resume_checkpoint=True))
+    (out / "final.json").unlink()
+    shutil.rmtree(out / "ckpt" / "final")
+    assert sorted(p.name for p in (out / "ckpt").glob("step_*")) == [
+        "step_00000008",
+        "step_00000012",
+    ]
+
+
+def corrupt(step_dir: Path, how: str) -> None:
+    """What a job killed while saving, or a full disk, leaves behind."""
+    shard = next(step_dir.glob("*.distcp"))
+    if how == "killed while saving":  # the manifest is written last
+        (step_dir / "checkpoint.json").unlink()
+    elif how == "truncated shard":  # disk full mid-write
+        shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    elif how == "missing shard":
+        shard.unlink()
+    elif how == "garbage state":
+        (step_dir / "state.json").write_text('{"step": 12, "loss')
+    elif how == "garbage tensors":  # same size, but DCP cannot read its entries
+        size = (step_dir / ".metadata").stat().st_size
+        (step_dir / ".metadata").write_bytes(b"\0" * size)
+
+
+def metric_steps(out: Path) -> list[int]:
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(x)["step"] for x in lines if "train_loss" in x]
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["killed while saving", "truncated shard", "missing shard", "garbage state", "garbage tensors"],
+)
+def test_corrupt_newest_checkpoint_falls_back_to_the_previous(corpus, reference, tmp_path, how):
+    out = tmp_path / "run"
+    interrupted(corpus, out)
+    corrupt(out / "ckpt" / "step_00000012", how)
+    resumed = run(corpus, out)
+    assert resumed["attempts"] == 2
+    assert resumed["train_loss"] == pytest.approx(reference["train_loss"], abs=1e-6)
+    assert resumed["val_loss"] == pytest.approx(reference["val_loss"], abs=1e-6)
+    assert metric_steps(out) == list(range(1, 17))  # steps 9-12 trained again, logged once
+
+
+def test_every_checkpoint_corrupt_starts_clean(corpus, reference, tmp_path, capsys):
+    out = tmp_path / "run"
+    interrupted(corpus, out)
+    corrupt(out / "ckpt" / "step_00000012", "truncated shard")
+    corrupt(out / "ckpt" / "step_00000008", "killed while saving")
+    resumed = run(corpus, out)
+    said = capsys.readouterr().out
+    assert "skipping checkpoint" in said and "starting from step 0" in said
+    assert resumed["train_loss"] == pytest.approx(reference["train_loss"], abs=1e-6)
+    assert resumed["val_loss"] == pytest.approx(reference["val_loss"], abs=1e-6)
+    assert metric_steps(out) == list(range(1, 17))
+
+
+# ---- one trainer per run directory -------------------------------------------------------------
+
+
+def hold_lock(run_dir: Path) -> subprocess.Popen:
+    """Another process holding the run's lock, as a job training it would, until a line arrives
+    on its stdin."""
+    code = (
+        "import sys; from datalaws.train import runlock\n"
+        "with runlock.held(sys.argv[1]):\n"
+        "    print('held', flush=True); sys.stdin.readline()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(run_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def cli_train(corpus: dict, out: Path, *extra: str) -> subprocess.Popen:
+    """`datalaws train-launch` as the rule runs it (one process); stderr to ``out``.err."""
+    args = ["--out", str(out), *extra, "--", "--train", *corpus["train"], "--val", corpus["val"]]
+    run_args = ["--shape", "16,32,1,1", "--budget", str(BUDGET), "--batch-size", "8"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; from datalaws.cli import main; sys.exit(main())",
+         "train-launch", *args, *run_args, "--device", "cpu", "--threads", "1",
+         "--progress", "off"],
+        stdout=subprocess.DEVNULL, stderr=Path(f"{out}.err").open("w"),
+    )  # fmt: skip
+
+
+def finished(proc: subprocess.Popen, out: Path) -> tuple[int, str]:
+    return proc.wait(timeout=300), Path(f"{out}.err").read_text()
+
+
+def test_a_live_lock_refuses_a_second_trainer(corpus, tmp_path):
+    out = tmp_path / "run"
+    holder = hold_lock(out)
+    code, err = finished(cli_train(corpus, out), out)
+    holder.communicate("\n")
+    assert code == EXIT_LOCKED, err
+    (line,) = err.strip().splitlines()
+    assert f"pid {holder.pid} on {socket.gethostname()}" in line and "run.lock" in line
+    assert not (out / "metrics.jsonl").exists()  # it trained nothing
+
+
+def test_a_stale_lock_is_broken_and_a_waiting_trainer_goes_on(corpus, tmp_path):
+    dead = tmp_path / "dead"
+    holder = hold_lock(dead)
+    holder.kill()  # SIGKILL: the lock stays behind, its process is gone
+    holder.wait()
+    assert (dead / "run.lock").exists()
+    code, err = finished(cli_train(corpus, dead), dead)
+    assert code == 0, err
+    assert "breaking a stale lock" in err and not (dead / "run.lock").exists()
+    busy = tmp_path / "busy"
+    holder = hold_lock(busy)
+    waiter = cli_train(corpus, busy, "--lock-wait-min", "5")
+    deadline = time.monotonic() + 300
+    while "waiting for" not in Path(f"{busy}.err").read_text():
+        assert waiter.poll() is None and time.monotonic() < deadline, Path(
+            f"{busy}.err"
+        ).read_text()
+        time.sleep(0.2)
+    holder.communicate("\n")  # the first job ends while the second waits
+    code, err = finished(waiter, busy)
+    assert code == 0, err
+    assert f"waiting for pid {holder.pid}" in err
+    assert json.loads((busy / "final.json").read_text())["attempts"] == 1
+
+
+def test_a_finished_run_whose_final_json_was_removed_is_not_retrained(corpus, tmp_path):
+    """Snakemake removes final.json before a (duplicate) job runs and after one fails."""
+    out = tmp_path / "run"
+    first = run(corpus, out)
+    metrics = (out / "metrics.jsonl").read_text()
+    (out / "final.json").unlink()
+    again = run(corpus, out)
+    assert again == json.loads((out / "final.json").read_text()) == json.loads(json.dumps(first))
+    assert (out / "metrics.jsonl").read_text() == metrics  # no step trained again
