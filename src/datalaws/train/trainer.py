@@ -359,7 +359,7 @@ class Trainer:
         found = self._load_newest(root, self.plan.trunk_hash)
         if found is None:
             raise TrainInputError(
-                f"{root}: no usable checkpoint of this run's WSD trunk at step {start} (missing, "
+                f"{root}: no checkpoint of this run's WSD trunk at step {start} (missing, "
                 "incomplete, or written by another config); train the trunk first"
             )
         self.state = {**found[1], "attempts": 0, "branched_from": str(root)}
