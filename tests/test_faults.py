@@ -6,7 +6,9 @@ docs/reliability.md lists them."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +27,8 @@ from datalaws.train.launch import EXIT_LOCKED
 ARCH = Arch(16, 32, 1, 1)
 HYPER = HyperParams(batch_size=8, lr=1e-2, warmup_frac=0.05, val_sequences=32, eval_points=2)
 OPTIONS = RunOptions(device="cpu", threads=1, checkpoint_every=4, progress="off")
+# Guards against hangs, not speed limits: on the shared 2-core machine a niced 16-step run took 95 s.
+HANG_S = 900
 BUDGET = 32768  # 16 steps: periodic checkpoints at 4, 8 and 12, the last two kept
 
 
@@ -148,7 +152,7 @@ def cli_train(corpus: dict, out: Path, *extra: str) -> subprocess.Popen:
 
 
 def finished(proc: subprocess.Popen, out: Path) -> tuple[int, str]:
-    return proc.wait(timeout=300), Path(f"{out}.err").read_text()
+    return proc.wait(timeout=HANG_S), Path(f"{out}.err").read_text()
 
 
 def test_a_live_lock_refuses_a_second_trainer(corpus, tmp_path):
@@ -174,7 +178,7 @@ def test_a_stale_lock_is_broken_and_a_waiting_trainer_goes_on(corpus, tmp_path):
     busy = tmp_path / "busy"
     holder = hold_lock(busy)
     waiter = cli_train(corpus, busy, "--lock-wait-min", "5")
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + HANG_S
     while "waiting for" not in Path(f"{busy}.err").read_text():
         assert waiter.poll() is None and time.monotonic() < deadline, Path(
             f"{busy}.err"
@@ -196,3 +200,45 @@ def test_a_finished_run_whose_final_json_was_removed_is_not_retrained(corpus, tm
     again = run(corpus, out)
     assert again == json.loads((out / "final.json").read_text()) == json.loads(json.dumps(first))
     assert (out / "metrics.jsonl").read_text() == metrics  # no step trained again
+
+
+# ---- a shard replaced mid-study ----------------------------------------------------------------
+
+
+def steps_logged(out: Path) -> int:
+    """Steps in the metrics file so far (complete lines only: the run is writing it)."""
+    metrics = out / "metrics.jsonl"
+    lines = metrics.read_text().split("\n")[:-1] if metrics.exists() else []
+    return sum('"train_loss"' in line for line in lines)
+
+
+@pytest.mark.parametrize("how", ["overwritten in place", "rebuilt with its sidecar"])
+def test_a_shard_replaced_mid_run_stops_it_before_a_step_reads_it(corpus, tmp_path, how):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("train.bin", "train.bin.json"):
+        shutil.copy2(corpus["root"] / name, data / name)
+    mine = {**corpus, "train": [str(data / "train.bin")]}
+    out = tmp_path / "run"
+    proc = cli_train(mine, out)
+    deadline = time.monotonic() + HANG_S
+    while steps_logged(out) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, Path(f"{out}.err").read_text()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGSTOP)  # mid-run, whatever the machine's load
+    other = CompiledSampler(random_grammar(GrammarSpec(6, 30, 4, 3), seed=3)).documents(512, 256, 9)
+    write_tokens(other, tmp_path / "other.bin", 31)
+    if how == "overwritten in place":  # same size, same inode, same sidecar
+        with open(data / "train.bin", "r+b") as handle:
+            handle.write((tmp_path / "other.bin").read_bytes())
+    else:  # a new file and its sidecar, renamed into place (what the data rule writes)
+        for name in ("train.bin", "train.bin.json"):
+            os.replace(tmp_path / name.replace("train", "other"), data / name)
+    stopped_at = steps_logged(out)
+    proc.send_signal(signal.SIGCONT)
+    code, err = finished(proc, out)
+    assert code == 2, err
+    (line,) = [x for x in err.splitlines() if x.strip()]
+    assert str(data / "train.bin") in line and "sha256" in line
+    assert steps_logged(out) <= stopped_at + 1 < 16  # at most the step in flight finished
+    assert not (out / "final.json").exists()
