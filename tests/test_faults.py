@@ -18,16 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from datalaws.corpus import write_tokens
+from datalaws import atomic
+from datalaws.corpus import TokenShards, write_tokens
 from datalaws.grammar import GrammarSpec, random_grammar
 from datalaws.sampler import CompiledSampler
 from datalaws.train import Arch, HyperParams, RunOptions, train
-from datalaws.train.launch import EXIT_LOCKED
+from datalaws.train.launch import EXIT_IO, EXIT_LOCKED
 
 ARCH = Arch(16, 32, 1, 1)
 HYPER = HyperParams(batch_size=8, lr=1e-2, warmup_frac=0.05, val_sequences=32, eval_points=2)
 OPTIONS = RunOptions(device="cpu", threads=1, checkpoint_every=4, progress="off")
-# Guards against hangs, not speed limits: on the shared 2-core machine a niced 16-step run took 95 s.
+# Guards against hangs, not speed limits: on the shared, loaded 2-core machine one niced
+# 16-step run took 95 s.
 HANG_S = 900
 BUDGET = 32768  # 16 steps: periodic checkpoints at 4, 8 and 12, the last two kept
 
@@ -138,27 +140,35 @@ def hold_lock(run_dir: Path) -> subprocess.Popen:
     return proc
 
 
-def cli_train(corpus: dict, out: Path, *extra: str) -> subprocess.Popen:
-    """`datalaws train-launch` as the rule runs it (one process); stderr to ``out``.err."""
+def cli_train(corpus: dict, out: Path, *extra: str, log: Path | None = None) -> subprocess.Popen:
+    """`datalaws train-launch` as the rule runs it (one process); stderr to ``log``, by default
+    ``out``.err."""
     args = ["--out", str(out), *extra, "--", "--train", *corpus["train"], "--val", corpus["val"]]
-    run_args = ["--shape", "16,32,1,1", "--budget", str(BUDGET), "--batch-size", "8"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
+    run_args = [
+        *("--shape", "16,32,1,1", "--budget", str(BUDGET), "--batch-size", "8", "--lr", "1e-2"),
+        *("--warmup-frac", "0.05", "--val-sequences", "32", "--eval-points", "2"),
+        *("--checkpoint-every", "4"),
+    ]  # the config of `reference`
+    log = log or Path(f"{out}.err")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from datalaws.cli import main; sys.exit(main())",
          "train-launch", *args, *run_args, "--device", "cpu", "--threads", "1",
          "--progress", "off"],
-        stdout=subprocess.DEVNULL, stderr=Path(f"{out}.err").open("w"),
+        stdout=subprocess.DEVNULL, stderr=log.open("w"),
     )  # fmt: skip
+    proc.log = log
+    return proc
 
 
-def finished(proc: subprocess.Popen, out: Path) -> tuple[int, str]:
-    return proc.wait(timeout=HANG_S), Path(f"{out}.err").read_text()
+def finished(proc: subprocess.Popen) -> tuple[int, str]:
+    return proc.wait(timeout=HANG_S), proc.log.read_text()
 
 
 def test_a_live_lock_refuses_a_second_trainer(corpus, tmp_path):
     out = tmp_path / "run"
     holder = hold_lock(out)
-    code, err = finished(cli_train(corpus, out), out)
+    code, err = finished(cli_train(corpus, out))
     holder.communicate("\n")
     assert code == EXIT_LOCKED, err
     (line,) = err.strip().splitlines()
@@ -172,7 +182,7 @@ def test_a_stale_lock_is_broken_and_a_waiting_trainer_goes_on(corpus, tmp_path):
     holder.kill()  # SIGKILL: the lock stays behind, its process is gone
     holder.wait()
     assert (dead / "run.lock").exists()
-    code, err = finished(cli_train(corpus, dead), dead)
+    code, err = finished(cli_train(corpus, dead))
     assert code == 0, err
     assert "breaking a stale lock" in err and not (dead / "run.lock").exists()
     busy = tmp_path / "busy"
@@ -185,7 +195,7 @@ def test_a_stale_lock_is_broken_and_a_waiting_trainer_goes_on(corpus, tmp_path):
         ).read_text()
         time.sleep(0.2)
     holder.communicate("\n")  # the first job ends while the second waits
-    code, err = finished(waiter, busy)
+    code, err = finished(waiter)
     assert code == 0, err
     assert f"waiting for pid {holder.pid}" in err
     assert json.loads((busy / "final.json").read_text())["attempts"] == 1
@@ -236,9 +246,85 @@ def test_a_shard_replaced_mid_run_stops_it_before_a_step_reads_it(corpus, tmp_pa
             os.replace(tmp_path / name.replace("train", "other"), data / name)
     stopped_at = steps_logged(out)
     proc.send_signal(signal.SIGCONT)
-    code, err = finished(proc, out)
+    code, err = finished(proc)
     assert code == 2, err
     (line,) = [x for x in err.splitlines() if x.strip()]
     assert str(data / "train.bin") in line and "sha256" in line
     assert steps_logged(out) <= stopped_at + 1 < 16  # at most the step in flight finished
     assert not (out / "final.json").exists()
+
+
+# ---- a full disk -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Path:
+    """A 1 MiB tmpfs: a real file system that fills up (needs root to mount)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill ``disk`` until about ``leave`` bytes are free; delete the file to free them."""
+    stat = os.statvfs(disk)
+    filler = disk / "filler"
+    filler.write_bytes(b"\0" * max(0, stat.f_bavail * stat.f_frsize - leave))
+    return filler
+
+
+def one_error_line(err: str, disk: Path) -> str:
+    (line,) = [x for x in err.splitlines() if x.strip()]
+    assert "No space left on device" in line and str(disk) in line, line
+    return line
+
+
+@pytest.mark.parametrize("leave", [0, 48 * 1024, 160 * 1024])
+def test_training_on_a_full_disk_fails_clearly_and_a_rerun_completes(
+    corpus, reference, small_disk, leave
+):
+    """The disk fills at the first write (metrics), during a checkpoint, or at the end."""
+    out = small_disk / "run"
+    filler = fill(small_disk, leave)
+    code, err = finished(cli_train(corpus, out, log=small_disk.parent / "run.err"))
+    assert code == EXIT_IO, err
+    one_error_line(err, small_disk)
+    assert not (out / "final.json").exists()
+    assert not list(small_disk.rglob("*.tmp"))  # no half-written file left under any name
+    filler.unlink()
+    code, err = finished(cli_train(corpus, out, log=small_disk.parent / "rerun.err"))
+    assert code == 0, err
+    final = json.loads((out / "final.json").read_text())
+    assert final["train_loss"] == pytest.approx(reference["train_loss"], abs=1e-6)
+    assert final["val_loss"] == pytest.approx(reference["val_loss"], abs=1e-6)
+
+
+def test_a_shard_or_law_file_on_a_full_disk_is_never_left_half_written(tmp_path, small_disk):
+    grammar = tmp_path / "g.json"
+    cli = [sys.executable, "-c", "import sys; from datalaws.cli import main; sys.exit(main())"]
+    made = subprocess.run(
+        [*cli, "grammar", "-k", "6", "-T", "30", "--max-options", "4", "--max-length", "3",
+         "--seed", "3", "-o", str(grammar)], capture_output=True, text=True, timeout=HANG_S,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    shard = small_disk / "train" / "000.bin"
+    sample = [*cli, "sample", str(grammar), "--tokens", "262144", "--seed", "1", "-o", str(shard)]
+    filler = fill(small_disk, 64 * 1024)
+    failed = subprocess.run(sample, capture_output=True, text=True, timeout=HANG_S)
+    assert failed.returncode == EXIT_IO, failed.stderr
+    assert str(shard) in one_error_line(failed.stderr, small_disk)
+    assert sorted(p.name for p in small_disk.rglob("*")) == ["filler", "train"]
+    law = small_disk / "laws" / "law.json"
+    with pytest.raises(OSError, match="No space left") as raised:
+        atomic.write_json(law, {"coefficients": list(range(100_000))})
+    assert raised.value.filename == str(law) and not list(law.parent.iterdir())
+    filler.unlink()
+    again = subprocess.run(sample, capture_output=True, text=True, timeout=HANG_S)
+    assert again.returncode == 0, again.stderr
+    assert TokenShards([shard]).n_tokens == 262144
