@@ -10,9 +10,10 @@ temporary file and linked into place (``os.link`` fails if the name exists: atom
 so it is never half-written and two starters never both create it. A lock is stale, and broken,
 when the job or process that wrote it is gone:
 
-* it names a SLURM job that ``squeue`` reports finished (or no longer knows), or the job we run
-  in ourselves (a requeued job keeps its id; the old attempt is over);
-* otherwise, it was written on this host by a process that no longer runs.
+* it was written on this host by a process that no longer runs (on this host the process table
+  decides, whatever SLURM reports);
+* written on another host, it names the SLURM job we run in ourselves (a requeued job keeps its
+  id; the old attempt is over), or one that ``squeue`` reports finished or no longer knows.
 
 Anything else is live: ``acquire`` waits up to ``wait_s`` for it to go, then raises ``RunLocked``
 (``datalaws train-launch`` exits 73).
@@ -92,14 +93,14 @@ def _slurm_job_ended(job_id: str) -> bool | None:
 def stale_reason(holder: dict) -> str | None:
     """Why the lock ``holder`` wrote is stale, or None if its holder may still be training."""
     job, host = holder.get("slurm_job_id"), holder.get("host")
-    same_host = host == socket.gethostname()
-    pid_gone = same_host and process_start(int(holder.get("pid", 0))) != holder.get("pid_start")
-    if job and job == os.environ.get("SLURM_JOB_ID") and (pid_gone or not same_host):
-        return f"an earlier attempt of this same SLURM job ({job}) wrote it"
-    if job and job != os.environ.get("SLURM_JOB_ID") and _slurm_job_ended(job):
-        return f"SLURM job {job} is no longer running"
-    if pid_gone:
+    if host == socket.gethostname():  # the process table knows best
+        if process_start(int(holder.get("pid", 0))) == holder.get("pid_start"):
+            return None
         return f"process {holder.get('pid')} on {host} is no longer running"
+    if job and job == os.environ.get("SLURM_JOB_ID"):
+        return f"an earlier attempt of this same SLURM job ({job}, requeued) wrote it"
+    if job and _slurm_job_ended(job):
+        return f"SLURM job {job} is no longer running"
     return None
 
 
@@ -126,12 +127,14 @@ def _read(lock: Path) -> tuple[bytes, dict] | None:
 def _create(lock: Path, content: bytes) -> bool:
     """Create the lock with ``content`` unless it exists; atomic, never half-written."""
     tmp = lock.with_name(f".{lock.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(content)
     try:
+        tmp.write_bytes(content)
         os.link(tmp, lock)
         return True
     except FileExistsError:
         return False
+    except OSError as err:  # a full disk: name the lock, not just the cause
+        raise OSError(err.errno, err.strerror, str(lock)) from err
     finally:
         tmp.unlink(missing_ok=True)
 
