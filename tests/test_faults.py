@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import REPO, VENV_BIN, copy_workflow
 
 from datalaws import atomic
 from datalaws.corpus import TokenShards, write_tokens
@@ -328,3 +330,69 @@ def test_a_shard_or_law_file_on_a_full_disk_is_never_left_half_written(tmp_path,
     again = subprocess.run(sample, capture_output=True, text=True, timeout=HANG_S)
     assert again.returncode == 0, again.stderr
     assert TokenShards([shard]).n_tokens == 262144
+
+
+# ---- two users, one results directory or one output cache --------------------------------------
+
+CI = yaml.safe_load((REPO / "tests" / "slurm" / "config.yaml").read_text())
+GRAMMAR = CI["grammars"][0]["name"]
+DATA = [f"results/corpus/{GRAMMAR}/train/000.bin", f"results/corpus/{GRAMMAR}/val.bin"]
+LOCAL = (
+    *("--profile", "profiles/local", "--cores", "1", "--configfile", "config/tiny.yaml"),
+    *("tests/slurm/config.yaml", "tests/slurm/local.yaml"),
+)
+
+
+def small_study(path: Path) -> Path:
+    """The workflow with the reduced study of tests/slurm (one grammar)."""
+    root = copy_workflow(path)
+    (root / "tests" / "slurm").mkdir(parents=True)
+    for name in ("config.yaml", "local.yaml"):
+        shutil.copy2(REPO / "tests" / "slurm" / name, root / "tests" / "slurm" / name)
+    return root
+
+
+def start(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
+    env = dict(env or os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.Popen(
+        [str(VENV_BIN / "snakemake"), *DATA, *LOCAL, *args],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_a_second_snakemake_in_the_same_results_directory_is_refused(tmp_path):
+    """Snakemake's own directory lock: the second user is refused with a clear message while the
+    first runs; the first finishes undisturbed."""
+    root = small_study(tmp_path)
+    first = start(root)
+    locks = root / ".snakemake" / "locks"
+    deadline = time.monotonic() + HANG_S
+    while not (locks.is_dir() and any(locks.iterdir())):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
+        time.sleep(0.05)
+    first.send_signal(signal.SIGSTOP)  # holds its lock, whatever the machine's load
+    second = start(root)
+    refused = second.communicate(timeout=HANG_S)[0]
+    first.send_signal(signal.SIGCONT)
+    assert second.returncode != 0 and "Directory cannot be locked" in refused, refused
+    assert first.wait(timeout=HANG_S) == 0, first.communicate()[0]
+    for path in DATA:
+        TokenShards([root / path])  # verified against its sidecar
+
+
+def test_two_users_share_one_output_cache_without_corruption(tmp_path):
+    """Two studies in two directories with one SNAKEMAKE_OUTPUT_CACHE, at the same time: the
+    cache moves each entry into place by rename, so both finish with identical, verified data."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = dict(os.environ, SNAKEMAKE_OUTPUT_CACHE=str(cache))
+    roots = [small_study(tmp_path / user) for user in ("alice", "bob")]
+    procs = [start(root, "--cache", env=env) for root in roots]
+    for proc in procs:
+        assert proc.wait(timeout=HANG_S) == 0, proc.communicate()[0]
+    for path in DATA:
+        alice, bob = (root / path for root in roots)
+        assert alice.read_bytes() == bob.read_bytes()
+        TokenShards([alice])
+        TokenShards([bob])
+    assert list(cache.iterdir())  # the entries are shared, not private copies
