@@ -24,7 +24,7 @@ from datalaws import atomic
 from datalaws.corpus import TokenShards, write_tokens
 from datalaws.grammar import GrammarSpec, random_grammar
 from datalaws.sampler import CompiledSampler
-from datalaws.train import Arch, HyperParams, RunOptions, train
+from datalaws.train import Arch, HyperParams, RunOptions, launch, train
 from datalaws.train.launch import EXIT_IO, EXIT_LOCKED
 
 ARCH = Arch(16, 32, 1, 1)
@@ -396,3 +396,18 @@ def test_two_users_share_one_output_cache_without_corruption(tmp_path):
         TokenShards([alice])
         TokenShards([bob])
     assert list(cache.iterdir())  # the entries are shared, not private copies
+
+
+def test_a_torchrun_workers_error_reaches_the_launcher_with_its_exit_code(tmp_path, capsys):
+    """torchrun exits 1 whatever its worker's code; the worker's recorded one-line error keeps
+    exit 2 (bad input, e.g. a replaced shard) or 74 (disk full) for the scheduler."""
+    worker = (
+        "import sys; from pathlib import Path; from datalaws.train import launch\n"
+        "launch.record_failure(Path(sys.argv[1]), 2, 'x.bin: sha256 does not match')\n"
+        "sys.exit(1)\n"
+    )
+    assert launch.run([sys.executable, "-c", worker, str(tmp_path)], tmp_path) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "datalaws train-launch: error: x.bin: sha256 does not match"
+    )

@@ -299,11 +299,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return cmd_train(args)
     except (ValueError, FileNotFoundError) as err:
-        print(f"datalaws train: error: {err}", file=sys.stderr)
-        return launch.EXIT_BAD_INPUT
+        return _fail(args.out, launch.EXIT_BAD_INPUT, str(err))
     except OSError as err:
-        print(f"datalaws train: error: {os_error(err)}", file=sys.stderr)
-        return launch.EXIT_IO
+        return _fail(args.out, launch.EXIT_IO, os_error(err))
+
+
+def _fail(out: str, code: int, message: str) -> int:
+    """Print the one-line error; a torchrun worker also leaves it for the launcher, which would
+    otherwise see only torchrun's exit 1 (``launch.run`` maps it back to ``code``)."""
+    print(f"datalaws train: error: {message}", file=sys.stderr)
+    if "RANK" in os.environ:
+        launch.record_failure(Path(out), code, message)
+    return code
 
 
 if __name__ == "__main__":

@@ -14,12 +14,14 @@ EXIT_DIVERGED when it diverged, so a scheduler can tell "resubmit me" from "this
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2  # the CLI's code for ValueError: bad config or corpus, do not retry
@@ -28,6 +30,7 @@ EXIT_LOCKED = 73  # another live job trains this run directory (datalaws.train.r
 EXIT_IO = 74  # EX_IOERR: a write failed (disk full, quota); one line names the file and cause
 EXIT_PREEMPTED = 75  # EX_TEMPFAIL: checkpoint saved on SIGTERM/SIGUSR1, rerun to resume
 WORKER_MODULE = "datalaws.cli.train"
+FAILED = "failed.json"  # a worker's one-line error and exit code, for the launcher
 FORWARDED = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -102,11 +105,30 @@ def _reap_descendants() -> None:
             return
 
 
+def record_failure(run_dir: Path, code: int, message: str) -> None:
+    """A worker's bad input or failed write, for the launcher (one small file, best effort: on a
+    full disk the worker's own error line is all there is)."""
+    with suppress(OSError):
+        (run_dir / FAILED).write_text(json.dumps({"code": code, "error": message}))
+
+
+def _worker_failure(run_dir: Path, since: float) -> tuple[int, str] | None:
+    failed = run_dir / FAILED
+    try:
+        if failed.stat().st_mtime >= since:
+            record = json.loads(failed.read_text())
+            return int(record["code"]), str(record["error"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
 def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
     """Run ``cmd`` to completion with signal forwarding; return the scheduler-facing exit code."""
     run_dir = Path(run_dir)
     preempted, diverged = run_dir / "preempted.json", run_dir / "diverged.json"
     preempted.unlink(missing_ok=True)
+    (run_dir / FAILED).unlink(missing_ok=True)
     started = time.time()
     _become_subreaper()
     child = subprocess.Popen(cmd, env=launch_env(threads), start_new_session=True)
@@ -128,6 +150,10 @@ def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
         return EXIT_PREEMPTED
     if code != 0 and diverged.exists() and diverged.stat().st_mtime >= started:
         return EXIT_DIVERGED
+    failure = _worker_failure(run_dir, started) if code != 0 else None
+    if failure is not None:
+        print(f"datalaws train-launch: error: {failure[1]}", file=sys.stderr, flush=True)
+        return failure[0]
     if code < 0:  # killed by a signal before it could save: still worth a retry
         return 128 - code
     return code
