@@ -523,6 +523,15 @@ def steps_in(run: Path) -> int:
     return sum('"train_loss"' in line for line in lines)
 
 
+def text_of(path: Path) -> str:
+    """A file's text, empty while it does not exist (Snakemake removes a job's log before the
+    job runs, and the job's shell creates it again)."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
 def kill_controller(proc: subprocess.Popen) -> None:
     """SIGKILL to Snakemake and its `timeout` wrapper: a login node lost, an OOM kill. Its SLURM
     jobs keep running; nothing of Snakemake's gets to clean up."""
@@ -575,10 +584,10 @@ def faults(slurm_env, tmp_path_factory):
     down_at = time.monotonic()
     log = root / "logs" / "train" / grammar / size / f"{budget}.log"
     resumed = re.compile(r"resumed from step_(\d+) \(step (\d+)\)")
-    wait_until(
-        lambda: resumed.search(log.read_text()), STARTUP_TIMEOUT_S, "a resume", first_ctl, root
+    match = wait_until(
+        lambda: resumed.search(text_of(log)), STARTUP_TIMEOUT_S, "a resume", first_ctl, root
     )
-    resumed_step = int(resumed.search(log.read_text()).group(2))
+    resumed_step = int(match.group(2))
     wait_until(training(resumed_step), STARTUP_TIMEOUT_S, "training again", first_ctl, root)
     node_recovery_s = time.monotonic() - down_at
     subprocess.run(  # ReturnToService=2 usually has it back already

@@ -94,7 +94,8 @@ def stale_reason(holder: dict) -> str | None:
     """Why the lock ``holder`` wrote is stale, or None if its holder may still be training."""
     job, host = holder.get("slurm_job_id"), holder.get("host")
     if host == socket.gethostname():  # the process table knows best
-        if process_start(int(holder.get("pid", 0))) == holder.get("pid_start"):
+        start = process_start(int(holder.get("pid", 0)))
+        if start is not None and start == holder.get("pid_start"):
             return None
         return f"process {holder.get('pid')} on {host} is no longer running"
     if job and job == os.environ.get("SLURM_JOB_ID"):
