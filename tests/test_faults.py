@@ -27,6 +27,8 @@ from datalaws.sampler import CompiledSampler
 from datalaws.train import Arch, HyperParams, RunOptions, launch, train
 from datalaws.train.launch import EXIT_IO, EXIT_LOCKED
 
+pytestmark = pytest.mark.slow  # every test trains, runs Snakemake, or starts processes
+
 ARCH = Arch(16, 32, 1, 1)
 HYPER = HyperParams(batch_size=8, lr=1e-2, warmup_frac=0.05, val_sequences=32, eval_points=2)
 OPTIONS = RunOptions(device="cpu", threads=1, checkpoint_every=4, progress="off")
