@@ -12,7 +12,9 @@
 # lies outside that directory: the link /run/slurm/conf/slurm.conf -> our slurm.conf, the place
 # a configless slurmd would fill. It is needed because snakemake-executor-plugin-slurm-jobstep
 # removes SLURM_CONF (with every other SLURM_* variable) before its own `srun`, so inside a job
-# only the standard locations are searched. Hence one such cluster per machine at a time.
+# only the standard locations are searched. A second cluster (its own DATALAWS_SLURM_DIR and
+# DATALAWS_SLURM_PORT) finds that link taken and runs its slurmd in a private mount namespace
+# where the link points to its own config (needs root and unshare, as the daemons do anyway).
 #
 # The machine is split into $DATALAWS_SLURM_NODES nodes (default 2), one slurmd each, so that
 # multi-node jobs (srun across nodes, torchrun rendezvous) really run. The first node is named
@@ -175,7 +177,8 @@ nodes_ready() {
     [[ $(grep -cE '^(idle|mix|alloc)' <<<"$states") == "$NODES" ]]
 }
 
-# Claim the standard config location for this cluster, unless another live cluster holds it.
+# Claim the standard config location for this cluster. Where another live cluster holds it,
+# return 1: this cluster's slurmd then runs in a private mount namespace (start_slurmd).
 link_config() {
     local target
     if [[ -e /etc/slurm/slurm.conf ]]; then
@@ -186,8 +189,7 @@ link_config() {
         target="$(readlink "$RUN_CONF")"
         if [[ "$target" != "$CONF" ]] && [[ -e "$target" ]] \
             && DATALAWS_SLURM_DIR="${target%/etc/slurm.conf}" "$0" status >/dev/null 2>&1; then
-            die "$RUN_CONF belongs to the running cluster in ${target%/etc/slurm.conf};" \
-                "stop it first (DATALAWS_SLURM_DIR=${target%/etc/slurm.conf} $0 down)"
+            return 1
         fi
     elif [[ -e "$RUN_CONF" ]]; then
         die "$RUN_CONF exists and is not ours (a configless slurmd?); not touching it"
@@ -196,13 +198,31 @@ link_config() {
     ln -sfn "$CONF" "$RUN_CONF"
 }
 
+# One slurmd. With $1 = private, in a mount namespace of its own whose $RUN_CONF is this
+# cluster's: every job step it starts inherits that view, so a second cluster (another
+# $DATALAWS_SLURM_DIR and $DATALAWS_SLURM_PORT) runs beside one that holds the shared link.
+start_slurmd() {
+    if [[ "$1" != private ]]; then
+        slurmd -f "$CONF" -N "$2"
+        return
+    fi
+    command -v unshare >/dev/null || die "$RUN_CONF is held by another cluster and unshare is missing"
+    unshare --mount --propagation private -- bash -c 'mount -t tmpfs -o size=64k tmpfs "$1" \
+        && ln -s "$2" "$1/slurm.conf" && exec slurmd -f "$2" -N "$3"' _ \
+        "$(dirname "$RUN_CONF")" "$CONF" "$2"
+}
+
 unlink_config() {
     if [[ -L "$RUN_CONF" && "$(readlink "$RUN_CONF")" == "$CONF" ]]; then rm -f "$RUN_CONF"; fi
 }
 
 start_daemons() {
-    local node
-    link_config
+    local node view=shared
+    if ! link_config; then
+        view=private
+        mkdir -p "$(dirname "$RUN_CONF")"
+        say "$RUN_CONF belongs to another running cluster: this one's slurmd get a private view"
+    fi
     if ! alive munged; then
         # munged runs as its own user, as it insists; --force accepts the sticky /tmp above it.
         rm -f "$DIR/munge/munged.pid"
@@ -218,7 +238,7 @@ start_daemons() {
     fi
     for node in $(node_names); do
         if ! alive "slurmd-$node"; then
-            slurmd -f "$CONF" -N "$node"
+            start_slurmd "$view" "$node"
             wait_for 20 alive "slurmd-$node" \
                 || die "slurmd for $node did not start (see $LOG/slurmd-$node.log)"
         fi
@@ -236,7 +256,7 @@ all_alive() {
 
 cmd_up() {
     if [[ -f "$CONF" ]] && all_alive && nodes_ready; then
-        link_config
+        link_config || true
         say "already up ($DIR)"
         return 0
     fi

@@ -20,7 +20,10 @@ os.umask(_UMASK)
 
 @contextmanager
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Yield a binary file that replaces ``path`` only if the block finishes without error."""
+    """Yield a binary file that replaces ``path`` only if the block finishes without error.
+
+    A failed write (disk full) leaves no file behind and raises an OSError that names ``path``.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -31,6 +34,11 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:  # a failed write() names no file: name the one meant
+            raise OSError(err.errno, err.strerror, str(target)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -58,3 +66,9 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from err
+
+
+def os_error(err: OSError) -> str:
+    """One line for a failed read or write (disk full, quota, permissions): the file and the
+    cause, instead of a traceback."""
+    return f"{err.filename}: {err.strerror}" if err.filename else str(err)

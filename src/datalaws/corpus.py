@@ -180,6 +180,12 @@ def open_shard(path: str | Path, verify: bool = True) -> tuple[np.ndarray, dict]
     return tokens, meta
 
 
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What changes when a file is rewritten or replaced: device, inode, size, mtime."""
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 class TokenShards:
     """Several shards read as one table of sequences, rows numbered across shards in order."""
 
@@ -188,6 +194,8 @@ class TokenShards:
             raise CorpusError("no token shards given")
         opened = [open_shard(p, verify=verify) for p in paths]
         self.paths = [Path(p) for p in paths]
+        self.verify = verify
+        self._identity = [_identity(p) for p in self.paths]
         self.metas = [meta for _, meta in opened]
         self._arrays = [tokens for tokens, _ in opened]
         for key in ("context", "vocab_size"):
@@ -204,8 +212,30 @@ class TokenShards:
     def n_tokens(self) -> int:
         return self.n_sequences * self.context
 
+    def check_unchanged(self) -> None:
+        """Reopen, and so verify again, every shard whose file changed since it was verified.
+
+        Why: a shard replaced on disk mid-study (rebuilt, copied over, corrupted) must not be
+        trained on unverified. A shard rewritten in place changes what the memory map reads, and
+        one replaced by rename is a new file: both are caught here, a stat per shard, before the
+        rows are read. Raises CorpusError naming the file if it no longer matches its sidecar.
+        """
+        for i, path in enumerate(self.paths):
+            now = _identity(path)
+            if now != self._identity[i]:
+                tokens, meta = open_shard(path, verify=self.verify)
+                if meta["sha256"] != self.metas[i]["sha256"]:
+                    raise CorpusError(
+                        f"{path}: replaced during the run by a different shard (sha256 "
+                        f"{meta['sha256'][:12]}, was {self.metas[i]['sha256'][:12]}); the "
+                        "results would mix two corpora. Rerun the data stage, then training"
+                    )
+                self._arrays[i], self._identity[i] = tokens, now
+
     def read(self, indices: np.ndarray) -> np.ndarray:
-        """Gather rows by global index as int64, shape (len(indices), context)."""
+        """Gather rows by global index as int64, shape (len(indices), context), from shards
+        verified unchanged (``check_unchanged``)."""
+        self.check_unchanged()
         indices = np.asarray(indices, dtype=np.int64)
         if indices.size and (indices.min() < 0 or indices.max() >= self.n_sequences):
             raise IndexError(f"row index out of range [0, {self.n_sequences})")

@@ -3,6 +3,9 @@
 # Snakemake deletes a failed job's declared outputs before the retry: the checkpoint has to survive
 # a preempted attempt (exit 75 after SIGTERM/SIGUSR1) so that the retry resumes from it.
 # final.json is written last and atomically, so a run that died never looks finished.
+# One job trains a run directory at a time (its run.lock): a duplicate job, which a restarted
+# Snakemake submits for a run whose job still trains, waits for that job up to its own time limit
+# (--lock-wait-min), then finds the result (or the checkpoint) and goes on from there.
 # Params hold only what changes the trained model (the run spec). Run options (checkpoint cadence,
 # logging, ...) travel as the string resource `train_options`, so changing them never retrains.
 # Resources come from datalaws.train.resources.plan (FLOPs, memory); datalaws train-launch turns
@@ -49,7 +52,7 @@ rule train:
     shell:
         "datalaws train-launch --nodes {resources.nodes} --gpus {resources.gpu}"
         " --procs-per-node {resources.procs_per_node} --cpus {threads} --out {params.run_dir}"
-        " -- --spec {params.spec:q} {params.trunk} --options {resources.train_options:q}"
+        " --lock-wait-min {resources.runtime} -- --spec {params.spec:q} {params.trunk} --options {resources.train_options:q}"
         " --train {input.train} --val {input.val} >> {log} 2>&1"
 
 

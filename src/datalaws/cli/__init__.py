@@ -12,6 +12,8 @@ import pkgutil
 import sys
 
 from datalaws import __version__
+from datalaws.atomic import os_error
+from datalaws.train.launch import EXIT_IO
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"datalaws {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        print(f"datalaws {args.command}: error: {os_error(err)}", file=sys.stderr)
+        return EXIT_IO
 
 
 if __name__ == "__main__":

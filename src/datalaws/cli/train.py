@@ -36,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train one model (one process, or every rank under torchrun)",
         description="Train one Llama-style model on token shards; writes metrics.jsonl, ckpt/ "
         f"and, last, final.json. Exit codes: 0 done, 2 bad input, {launch.EXIT_DIVERGED} "
-        f"diverged, {launch.EXIT_PREEMPTED} stopped by SIGTERM, SIGUSR1 or SIGURG after a "
-        "checkpoint (SLURM sends SIGURG before the time limit).",
+        f"diverged, {launch.EXIT_LOCKED} another live job trains --out, {launch.EXIT_IO} a "
+        f"write failed (disk full), {launch.EXIT_PREEMPTED} stopped by SIGTERM, SIGUSR1 or "
+        "SIGURG after a checkpoint (SLURM sends SIGURG before the time limit).",
     )
     worker.add_run_args(p)
     p.set_defaults(func=worker.run)

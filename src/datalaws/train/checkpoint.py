@@ -1,14 +1,17 @@
-"""Resumable checkpoints with torch.distributed.checkpoint (DCP).
+"""Resumable checkpoints with torch.distributed.checkpoint (DCP), the last two kept.
 
 Layout of ``<run>/ckpt/``:
-  step_00000120/   DCP shards of model + optimizer, ``state.json`` (trainer state, rank 0) and
-                   ``rng_<rank>.pt`` (each rank's RNG state)
-  latest.json      {"dir", "step", "config_hash", "reason"}: written atomically only after every
-                   rank finished saving, so a run killed mid-save resumes from the previous one
+  step_00000120/   DCP shards of model + optimizer, ``state.json`` (trainer state, rank 0),
+                   ``rng_<rank>.pt`` (each rank's RNG state) and, written last, ``checkpoint.json``
+                   (step, config hash, reason, and the size of every other file in the folder)
+  latest.json      {"dir", "step", "config_hash", "reason"}: the newest complete checkpoint
   final/           model weights only, saved at the end of a successful run (for evaluation)
 
-Older step directories are deleted only after ``latest.json`` points past them. Every load uses
-``weights_only=True``, including DCP's non-tensor entries (through ``SafeLoadPlanner``).
+A job killed while saving, or a full disk, leaves the newest folder without its manifest or with
+files shorter than it records. ``resume`` therefore tries the folders newest first and takes the
+first one that is complete, of this config, and loads without error; the two newest complete
+checkpoints are kept so that there is one to fall back on. Every load uses ``weights_only=True``,
+including DCP's non-tensor entries (through ``SafeLoadPlanner``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from datalaws import atomic
 from datalaws.train.distributed import Dist, barrier
 
 LATEST = "latest.json"
+MANIFEST = "checkpoint.json"
+# DCP reports a failed load as CheckpointException, which is not an Exception.
+LOAD_ERRORS = (Exception, dcp.CheckpointException)
+KEEP = 2  # complete checkpoints kept: the newest, and one to fall back on if it is unreadable
 
 
 @contextmanager
@@ -43,6 +50,19 @@ def _dcp_quietly() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
         yield
+
+
+@contextmanager
+def _os_errors_named(path: Path) -> Iterator[None]:
+    """DCP reports a failed write (disk full) as a CheckpointException holding each rank's error
+    and traceback; raise the first rank's OSError instead, naming the checkpoint."""
+    try:
+        yield
+    except dcp.CheckpointException as err:
+        for exc, _ in err.failures.values():
+            if isinstance(exc, OSError):
+                raise OSError(exc.errno, exc.strerror, exc.filename or str(path)) from None
+        raise
 
 
 class SafeLoadPlanner(DefaultLoadPlanner):
@@ -70,8 +90,34 @@ def set_rng_state(state: dict[str, torch.Tensor]) -> None:
 
 
 def latest(root: Path) -> dict | None:
+    """The pointer to the newest complete checkpoint under ``root`` (a hint: see ``resume``)."""
     pointer = root / LATEST
     return atomic.read_json(pointer) if pointer.exists() else None
+
+
+def step_dirs(root: Path) -> list[Path]:
+    """Checkpoint folders under ``root``, newest step first."""
+    found = [p for p in root.glob("step_*") if p.is_dir() and p.name[5:].isdigit()]
+    return sorted(found, key=lambda p: int(p.name[5:]), reverse=True)
+
+
+def problem(path: Path, config_hash: str) -> str | None:
+    """Why the checkpoint in ``path`` cannot be resumed by this config, or None if it looks whole:
+    its manifest is readable, of this config, and every file it lists is there at full size."""
+    try:
+        manifest = atomic.read_json(path / MANIFEST)
+        atomic.read_json(path / "state.json")
+    except (OSError, ValueError) as err:
+        return f"unreadable ({err})"
+    if manifest.get("config_hash") != config_hash:
+        return "written by a different config"
+    for name, size in manifest.get("files", {}).items():
+        file = path / name
+        if not file.is_file():
+            return f"{name} is missing"
+        if file.stat().st_size != size:
+            return f"{name} has {file.stat().st_size} bytes, {size} were written"
+    return None
 
 
 def save(
@@ -84,37 +130,42 @@ def save(
     reason: str,
     d: Dist,
 ) -> None:
-    """Save a resumable checkpoint on every rank, then move the pointer, then prune old ones."""
+    """Save a resumable checkpoint on every rank, then its manifest, then move the pointer, then
+    prune all but the newest ``KEEP`` complete ones."""
     name = f"step_{step:08d}"
     path = root / name
     if d.is_main and path.exists():  # debris of an attempt killed while saving this very step
         shutil.rmtree(path)
     barrier(d)
     model_sd, optim_sd = get_state_dict(model, optimizer)
-    with _dcp_quietly():
+    with _dcp_quietly(), _os_errors_named(path):
         dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=path)
-    torch.save(rng_state(), path / f"rng_{d.rank}.pt")
+    with atomic.atomic_open(path / f"rng_{d.rank}.pt") as handle:
+        torch.save(rng_state(), handle)
     barrier(d)
     if d.is_main:
         atomic.write_json(path / "state.json", state)
+        files = {p.name: p.stat().st_size for p in sorted(path.iterdir()) if p.is_file()}
+        manifest = {"step": step, "config_hash": config_hash, "reason": reason, "files": files}
+        atomic.write_json(path / MANIFEST, manifest)
         pointer = {"dir": name, "step": step, "config_hash": config_hash, "reason": reason}
         atomic.write_json(root / LATEST, pointer)
-        prune(root, keep=name)
+        prune(root, KEEP)
     barrier(d)
 
 
-def prune(root: Path, keep: str | None) -> None:
-    for old in root.glob("step_*"):
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+def prune(root: Path, keep: int = 0) -> None:
+    """Delete every checkpoint folder but the newest ``keep`` complete ones (any config)."""
+    kept = 0
+    for path in step_dirs(root):
+        if kept < keep and (path / MANIFEST).exists():
+            kept += 1
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
-def load(
-    root: Path, model: nn.Module, optimizer: torch.optim.Optimizer, d: Dist
-) -> tuple[dict, dict]:
-    """Restore model, optimizer and RNG from the checkpoint ``latest.json`` names."""
-    pointer = latest(root)
-    path = root / pointer["dir"]
+def load(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, d: Dist) -> dict:
+    """Restore model, optimizer and RNG from the checkpoint in ``path``; return trainer state."""
     model_sd, optim_sd = get_state_dict(model, optimizer)
     loaded = {"model": model_sd, "optim": optim_sd}
     with _dcp_quietly():
@@ -125,7 +176,7 @@ def load(
     rng_file = path / f"rng_{d.rank}.pt"
     if rng_file.exists():  # absent when resuming on more ranks than saved
         set_rng_state(torch.load(rng_file, weights_only=True))
-    return pointer, atomic.read_json(path / "state.json")
+    return atomic.read_json(path / "state.json")
 
 
 def save_model(path: Path, model: nn.Module, d: Dist) -> None:
@@ -133,7 +184,7 @@ def save_model(path: Path, model: nn.Module, d: Dist) -> None:
     if d.is_main and path.exists():
         shutil.rmtree(path)
     barrier(d)
-    with _dcp_quietly():
+    with _dcp_quietly(), _os_errors_named(path):
         dcp.save({"model": get_model_state_dict(model)}, checkpoint_id=path)
     barrier(d)
 

@@ -16,18 +16,23 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2  # the CLI's code for ValueError: bad config or corpus, do not retry
 EXIT_DIVERGED = 3  # non-finite loss; retrying the same config fails the same way
+EXIT_LOCKED = 73  # another live job trains this run directory (datalaws.train.runlock)
+EXIT_IO = 74  # EX_IOERR: a write failed (disk full, quota); one line names the file and cause
 EXIT_PREEMPTED = 75  # EX_TEMPFAIL: checkpoint saved on SIGTERM/SIGUSR1, rerun to resume
 WORKER_MODULE = "datalaws.train"
+FAILED = "failed.json"  # a worker's one-line error and exit code, for the launcher
 FORWARDED = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -102,11 +107,30 @@ def _reap_descendants() -> None:
             return
 
 
+def record_failure(run_dir: Path, code: int, message: str) -> None:
+    """A worker's bad input or failed write, for the launcher (one small file, best effort: on a
+    full disk the worker's own error line is all there is)."""
+    with suppress(OSError):
+        (run_dir / FAILED).write_text(json.dumps({"code": code, "error": message}))
+
+
+def _worker_failure(run_dir: Path, since: float) -> tuple[int, str] | None:
+    failed = run_dir / FAILED
+    try:
+        if failed.stat().st_mtime >= since:
+            record = json.loads(failed.read_text())
+            return int(record["code"]), str(record["error"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
 def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
     """Run ``cmd`` to completion with signal forwarding; return the scheduler-facing exit code."""
     run_dir = Path(run_dir)
     preempted, diverged = run_dir / "preempted.json", run_dir / "diverged.json"
     preempted.unlink(missing_ok=True)
+    (run_dir / FAILED).unlink(missing_ok=True)
     started = time.time()
     _become_subreaper()
     child = subprocess.Popen(cmd, env=launch_env(threads), start_new_session=True)
@@ -128,19 +152,43 @@ def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
         return EXIT_PREEMPTED
     if code != 0 and diverged.exists() and diverged.stat().st_mtime >= started:
         return EXIT_DIVERGED
+    failure = _worker_failure(run_dir, started) if code != 0 else None
+    if failure is not None:
+        print(f"datalaws train-launch: error: {failure[1]}", file=sys.stderr, flush=True)
+        return failure[0]
     if code < 0:  # killed by a signal before it could save: still worth a retry
         return 128 - code
     return code
 
 
 def launch(
-    nodes: int, procs_per_node: int, cpus: int, out: str | Path, worker_args: list[str]
+    nodes: int,
+    procs_per_node: int,
+    cpus: int,
+    out: str | Path,
+    worker_args: list[str],
+    lock_wait_s: float = 0.0,
 ) -> int:
     """Train one run on the processes its resources call for; return the scheduler's exit code.
 
-    One process needs no supervisor: it trains in this process and saves a process start and its
-    imports. ``cpus`` is the node's core count, shared by its processes (0: leave threads alone).
+    The run's lock (``datalaws.train.runlock``) is held for all of it, waiting up to
+    ``lock_wait_s`` for another live job on ``out``. One process needs no supervisor: it trains
+    in this process and saves a process start and its imports. ``cpus`` is the node's core
+    count, shared by its processes (0: leave threads alone).
     """
+    from datalaws.train import runlock
+
+    try:
+        with runlock.held(out, lock_wait_s):
+            return _launch_unlocked(nodes, procs_per_node, cpus, out, worker_args)
+    except runlock.RunLocked as err:
+        print(f"datalaws train-launch: {err}", file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def _launch_unlocked(
+    nodes: int, procs_per_node: int, cpus: int, out: str | Path, worker_args: list[str]
+) -> int:
     worker = [*worker_args, "--out", str(out)]
     threads = cpus // procs_per_node if cpus else 0
     if threads:
@@ -148,7 +196,7 @@ def launch(
     if launcher_name(nodes, procs_per_node) == "local":
         from datalaws.train import worker as one_run
 
-        return one_run.main(worker)
+        return one_run.main(worker, lock=False)
     cmd = launch_command(nodes, procs_per_node, worker)
     print("+ " + " ".join(cmd), flush=True)
     return run(cmd, out, threads=threads)
@@ -163,6 +211,13 @@ def add_launch_args(p: argparse.ArgumentParser) -> None:
         "--cpus", type=int, default=0, help="CPU cores for the node, shared by its processes"
     )
     p.add_argument("--out", required=True, help="run directory")
+    p.add_argument(
+        "--lock-wait-min",
+        type=float,
+        default=0.0,
+        help="minutes to wait for another live job training --out to finish before exiting "
+        f"{EXIT_LOCKED} (default 0: at once)",
+    )
     p.add_argument("worker_args", nargs=argparse.REMAINDER, help="-- then `datalaws train` args")
 
 
@@ -170,7 +225,9 @@ def launch_from_args(args: argparse.Namespace) -> int:
     worker = list(args.worker_args)
     if worker[:1] == ["--"]:
         worker = worker[1:]
-    return launch(args.nodes, args.procs_per_node, args.cpus, args.out, worker)
+    return launch(
+        args.nodes, args.procs_per_node, args.cpus, args.out, worker, args.lock_wait_min * 60
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -90,6 +90,13 @@ class RunPaths:
     @property
     def final(self) -> Path:
         return self.root / self.record
+
+    @property
+    def kept(self) -> Path:
+        """A copy of the record beside the final weights, outside Snakemake's declared outputs:
+        Snakemake deletes an existing ``final.json`` before it runs a job and after a job fails,
+        which a duplicate job (a restarted workflow's) would otherwise turn into a retrain."""
+        return self.ckpt / self.record
 
     @property
     def branches(self) -> Path:
@@ -264,16 +271,9 @@ class Trainer:
         self.stop, self.meta = stop, meta
         self.stop_agreed = False
         self.batches = Batches(shards, plan.order, d.rank, d.world)
-        torch.manual_seed(plan.hyper.seed)
-        with torch.device(d.device):
-            model = Transformer(plan.model)
-        if options.compile == "on" or (options.compile == "auto" and d.device.type == "cuda"):
-            for block in model.layers:
-                block.compile()
-        self.model = distributed.shard(model, d, plan.bf16)
         # Single process: bf16 by autocast; under FSDP the MixedPrecisionPolicy does it.
         self.autocast = plan.bf16 and not d.distributed
-        self.optimizer = self._optimizer()
+        self._build()
         self.state = {
             "step": 0,
             "losses": [],
@@ -282,6 +282,19 @@ class Trainer:
             "wall_time_s": 0.0,
             "attempts": 0,
         }
+
+    def _build(self) -> None:
+        """Model and optimizer as at step 0, from the seed; also how a checkpoint that failed
+        half-way through loading is undone."""
+        plan, options, d = self.plan, self.options, self.d
+        torch.manual_seed(plan.hyper.seed)
+        with torch.device(d.device):
+            model = Transformer(plan.model)
+        if options.compile == "on" or (options.compile == "auto" and d.device.type == "cuda"):
+            for block in model.layers:
+                block.compile()
+        self.model = distributed.shard(model, d, plan.bf16)
+        self.optimizer = self._optimizer()
 
     def _optimizer(self) -> torch.optim.Optimizer:
         """AdamW; norm weights (1-D) are not decayed."""
@@ -297,18 +310,18 @@ class Trainer:
     # ---- state on disk -------------------------------------------------------------------------
 
     def resume(self, trunk_dir: Path | None = None) -> None:
-        """Continue from the last checkpoint of this exact config; else, for a WSD run given its
-        trunk, from the trunk's checkpoint where this run's decay starts; otherwise start clean."""
-        pointer = checkpoint.latest(self.paths.ckpt)
-        if pointer is not None and pointer["config_hash"] == self.plan.hash:
-            _, self.state = checkpoint.load(self.paths.ckpt, self.model, self.optimizer, self.d)
-            self._say(f"resumed from {pointer['dir']} (step {self.state['step']})")
+        """Continue from the newest usable checkpoint of this exact config; else, for a WSD run
+        given its trunk, from the trunk's checkpoint where this run's decay starts; otherwise
+        start clean."""
+        found = self._load_newest(self.paths.ckpt, self.plan.hash)
+        if found is not None:
+            path, self.state = found
+            self._say(f"resumed from {path.name} (step {self.state['step']})")
         else:
-            if pointer is not None:
-                self._say("discarding a checkpoint written by a different config")
-                if self.d.is_main:
-                    (self.paths.ckpt / checkpoint.LATEST).unlink()
-                    checkpoint.prune(self.paths.ckpt, keep=None)
+            if self.d.is_main and checkpoint.step_dirs(self.paths.ckpt):
+                self._say("no usable checkpoint of this config: starting from step 0")
+                (self.paths.ckpt / checkpoint.LATEST).unlink(missing_ok=True)
+                checkpoint.prune(self.paths.ckpt)
             if trunk_dir is not None:
                 self._branch_from(trunk_dir)
         self.state["attempts"] += 1
@@ -317,19 +330,39 @@ class Trainer:
             self._trim_metrics(self.state["step"])
         distributed.barrier(self.d)
 
+    def _load_newest(self, root: Path, config_hash: str) -> tuple[Path, dict] | None:
+        """Load the newest checkpoint under ``root`` that is of ``config_hash``, complete, and
+        loads on every rank; None if there is none. Never trains on a half-loaded state: after a
+        failed load the model and optimizer are rebuilt from the seed, and ranks agree on every
+        outcome (one rank's unreadable RNG file fails the checkpoint for all)."""
+        for path in checkpoint.step_dirs(root):
+            why, state = checkpoint.problem(path, config_hash), None
+            tried = why is None
+            if tried:
+                try:
+                    state = checkpoint.load(path, self.model, self.optimizer, self.d)
+                except checkpoint.LOAD_ERRORS as err:  # any failure means: not this one
+                    why = f"does not load ({type(err).__name__}: {str(err).splitlines()[0]})"
+            (failed,) = distributed.all_sum([float(why is not None)], self.d)
+            if not failed:
+                return path, state
+            self._say(f"skipping checkpoint {path}: {why or 'does not load on another rank'}")
+            if tried:
+                self._build()
+        return None
+
     def _branch_from(self, trunk_dir: Path) -> None:
         """Load the trunk's kept checkpoint at this run's decay start (the same model, optimizer
         and RNG state this run would have reached alone) and go on from there."""
         start = self.plan.wsd.decay_start(self.plan.order.steps)
         root = RunPaths(trunk_dir).branches / f"step_{start:08d}"
-        pointer = checkpoint.latest(root)
-        if pointer is None or pointer["config_hash"] != self.plan.trunk_hash:
+        found = self._load_newest(root, self.plan.trunk_hash)
+        if found is None:
             raise TrainInputError(
-                f"{root}: no checkpoint of this run's WSD trunk at step {start} (missing, or "
-                "written by another config); train the trunk first"
+                f"{root}: no checkpoint of this run's WSD trunk at step {start} (missing, "
+                "incomplete, or written by another config); train the trunk first"
             )
-        _, trunk_state = checkpoint.load(root, self.model, self.optimizer, self.d)
-        self.state = {**trunk_state, "attempts": 0, "branched_from": str(root)}
+        self.state = {**found[1], "attempts": 0, "branched_from": str(root)}
         self._say(f"branched from the trunk at step {start} ({root})")
 
     def _trim_metrics(self, step: int) -> None:
@@ -436,8 +469,7 @@ class Trainer:
                 self._record_step(loss, lr, time.perf_counter() - t0)
                 if state["step"] in self.plan.eval_steps:
                     self._validate()
-                if self.metrics is not None:
-                    self.metrics.flush()
+                self._flush_metrics()
                 if state["step"] in self.plan.branch_steps:
                     self._save_branch()
                 self._checkpoint_or_stop()
@@ -450,8 +482,18 @@ class Trainer:
         finally:
             self.progress.close()
             if self.metrics is not None:
-                self.metrics.close()
+                with suppress(OSError):  # flushed every step; an error was raised there
+                    self.metrics.close()
         return self.finish()
+
+    def _flush_metrics(self) -> None:
+        """A full disk shows here first; the error names the file."""
+        if self.metrics is None:
+            return
+        try:
+            self.metrics.flush()
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, str(self.paths.metrics)) from err
 
     def _tokens_seen(self) -> int:
         docs = min(self.state["step"] * self.plan.hyper.batch_size, self.plan.order.n_seen)
@@ -518,10 +560,11 @@ class Trainer:
         checkpoint.save_model(self.paths.ckpt / "final", self.model, d)
         if d.is_main and not self.options.keep_resume_checkpoint:
             (self.paths.ckpt / checkpoint.LATEST).unlink(missing_ok=True)
-            checkpoint.prune(self.paths.ckpt, keep=None)
+            checkpoint.prune(self.paths.ckpt)
         state["wall_time_s"] += time.perf_counter() - t0
         result = self.summary()
         if d.is_main:
+            atomic.write_json(self.paths.kept, result)
             atomic.write_json(self.paths.final, result)
         distributed.barrier(d)
         return result
@@ -530,7 +573,7 @@ class Trainer:
         state, d = self.state, self.d
         if d.is_main:
             (self.paths.ckpt / checkpoint.LATEST).unlink(missing_ok=True)
-            checkpoint.prune(self.paths.ckpt, keep=None)
+            checkpoint.prune(self.paths.ckpt)
         state["wall_time_s"] += time.perf_counter() - t0
         record = {
             **self.meta,
@@ -550,6 +593,7 @@ class Trainer:
             "world_size": d.world,
         }
         if d.is_main:
+            atomic.write_json(self.paths.kept, record)
             atomic.write_json(self.paths.final, record)
         distributed.barrier(d)
         return record
@@ -662,16 +706,23 @@ def make_plan(
 
 
 def _previous_outcome(paths: RunPaths, config_hash: str, d: Dist) -> dict | None:
-    """A finished run of this config is returned as is; one that diverged is not retried.
+    """A finished run of this config is returned as is (its ``final.json`` restored from the copy
+    under ``ckpt/`` if Snakemake removed it); one that diverged is not retried.
 
     Records of other configs are removed first, so a run that now dies leaves no final.json.
     """
-    records = {p: atomic.read_json(p) for p in (paths.final, paths.diverged) if p.exists()}
+    files = (paths.final, paths.kept, paths.diverged)
+    records = {p: atomic.read_json(p) for p in files if p.exists()}
     distributed.barrier(d)  # every rank has read before rank 0 deletes
     current = {p: r for p, r in records.items() if r.get("config_hash") == config_hash}
     if d.is_main:
         for path in set(records) - set(current):
             path.unlink()
+    if paths.final not in current and paths.kept in current:
+        if d.is_main:
+            atomic.write_json(paths.final, current[paths.kept])
+        print(f"{paths.final} restored from {paths.kept}: the run had finished", flush=True)
+        current[paths.final] = current[paths.kept]
     if paths.final in current:
         print(f"{paths.final} already holds this config's result; not retraining", flush=True)
         return current[paths.final]

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
+from datalaws.atomic import os_error
 from datalaws.train import launch
 
 _HYPER_FLAGS = {
@@ -143,6 +144,21 @@ def resolve_run(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``datalaws train``: hold the run's lock, unless torchrun started this process (then the
+    launcher above it holds the lock for all ranks)."""
+    if "RANK" in os.environ:
+        return train_unlocked(args)
+    from datalaws.train import runlock
+
+    try:
+        with runlock.held(args.out):
+            return train_unlocked(args)
+    except runlock.RunLocked as err:
+        print(f"datalaws train: {err}", file=sys.stderr)
+        return launch.EXIT_LOCKED
+
+
+def train_unlocked(args: argparse.Namespace) -> int:
     """Train one run; a stop on a signal or a divergence becomes the exit code a scheduler reads."""
     from datalaws.train import Preempted, TrainingDiverged, train
 
@@ -173,13 +189,26 @@ def summary_line(result: dict, out: Path) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of every worker process; user errors give one line and exit code 2."""
+def main(argv: list[str] | None = None, lock: bool = True) -> int:
+    """Entry point of every worker process (``lock=False``: the launcher holds the run's lock).
+
+    User errors give one line and exit code 2, a failed write (disk full) one line and 74.
+    """
     parser = argparse.ArgumentParser(prog="datalaws train")
     add_run_args(parser)
     args = parser.parse_args(argv)
     try:
-        return run(args)
+        return run(args) if lock else train_unlocked(args)
     except (ValueError, FileNotFoundError) as err:
-        print(f"datalaws train: error: {err}", file=sys.stderr)
-        return launch.EXIT_BAD_INPUT
+        return _fail(args.out, launch.EXIT_BAD_INPUT, str(err))
+    except OSError as err:
+        return _fail(args.out, launch.EXIT_IO, os_error(err))
+
+
+def _fail(out: str, code: int, message: str) -> int:
+    """Print the one-line error; a torchrun worker also leaves it for the launcher, which would
+    otherwise see only torchrun's exit 1 (``launch.run`` maps it back to ``code``)."""
+    print(f"datalaws train: error: {message}", file=sys.stderr)
+    if "RANK" in os.environ:
+        launch.record_failure(Path(out), code, message)
+    return code
