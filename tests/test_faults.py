@@ -67,6 +67,7 @@ def interrupted(corpus: dict, out: Path) -> None:
     run with its resumable checkpoints kept, then its results taken away."""
     run(corpus, out, replace(OPTIONS, keep_resume_checkpoint=True))
     (out / "final.json").unlink()
+    (out / "ckpt" / "final.json").unlink()  # the kept copy would restore the finished run
     shutil.rmtree(out / "ckpt" / "final")
     assert sorted(p.name for p in (out / "ckpt").glob("step_*")) == [
         "step_00000008",
