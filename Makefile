@@ -3,7 +3,7 @@
 #   make test    the test suite, lint included (what CI runs through .ci/run)
 #   make check   lint and the fast tests only (no workflows, no multi-process training, no SLURM)
 # The CPU study (docs/laws.md, "The CPU study"): laws that extrapolate, in studies/cpu:
-#   make study-cpu    5 grammars x 6 sizes x 6 budgets, then laws, the compressor comparison and
+#   make study-cpu    4 grammars x 5 sizes x 6 budgets, then laws, the compressor comparison and
 #                     the report (studies/cpu/report.html)
 # The real-data study (docs/datasets.md):
 #   make corpora      install the real corpora from Debian where missing, link them into the study
