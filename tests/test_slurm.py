@@ -12,6 +12,7 @@ They skip only where the SLURM packages cannot be installed (no root or no apt);
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -508,3 +509,138 @@ def test_study_outputs_match_the_local_profile(study):
         # FSDP over 1, 2 or 4 ranks (and a resume) only reorders float sums
         assert on_slurm["val_loss"] == pytest.approx(here["val_loss"], rel=1e-5), target
         assert on_slurm["train_loss"] == pytest.approx(here["train_loss"], rel=1e-5), target
+
+
+# ---- faults a study meets: a node lost, the workflow controller killed (docs/reliability.md) ----
+
+FAULT_RUN = ("t1", 131072)  # two ranks under torchrun, 64 steps, a checkpoint every 16
+
+
+def steps_in(run: Path) -> int:
+    """Steps in a run's metrics so far (complete lines only: the run is writing it)."""
+    metrics = run / "metrics.jsonl"
+    lines = metrics.read_text().split("\n")[:-1] if metrics.exists() else []
+    return sum('"train_loss"' in line for line in lines)
+
+
+def text_of(path: Path) -> str:
+    """A file's text, empty while it does not exist (Snakemake removes a job's log before the
+    job runs, and the job's shell creates it again)."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def kill_controller(proc: subprocess.Popen) -> None:
+    """SIGKILL to Snakemake and its `timeout` wrapper: a login node lost, an OOM kill. Its SLURM
+    jobs keep running; nothing of Snakemake's gets to clean up."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    for pid in map(int, children):
+        os.kill(pid, signal.SIGKILL)
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def faults(slurm_env, tmp_path_factory):
+    """One training run of the reduced study through the real profiles, hit by two faults in turn:
+    its node is set DOWN after its first checkpoint (SLURM kills and requeues the job), then
+    Snakemake itself is SIGKILLed while the job trains again, and started again by hand
+    (`--unlock`, then the same command). Beside it, the same run on the local profile."""
+    grammar, _ = study_targets()
+    size, budget = FAULT_RUN
+    target = f"results/train/{grammar}/{size}/{budget}/final.json"
+    run = Path("results/train") / grammar / size / str(budget)
+    root = study_copy(tmp_path_factory.mktemp("slurm-faults"))
+    local = study_copy(tmp_path_factory.mktemp("local-faults"))
+    local_proc = start_snakemake(
+        local, slurm_env, target, "--profile", "profiles/local", *LOCAL_CONFIGS
+    )
+    data = start_snakemake(
+        root,
+        slurm_env,
+        target,
+        "--profile",
+        "profiles/local",
+        *LOCAL_CONFIGS,
+        "--omit-from",
+        "train",
+    )
+    assert data.wait(timeout=WORKFLOW_TIMEOUT_S) == 0, proc_log(root)[-3000:]
+    wildcards = f"{grammar}_{size}_{budget}"
+
+    def training(after: int):
+        def check():
+            job = running_job(root, slurm_env, "train", wildcards)
+            return job if job and steps_in(root / run) > after else None
+
+        return check
+
+    first_ctl = start_snakemake(root, slurm_env, target, *PROFILES)
+    job = wait_until(training(20), STARTUP_TIMEOUT_S, "the run past step 20", first_ctl, root)
+    node = slurm(slurm_env, "squeue", "-h", "-j", job, "-o", "%N").strip()
+    slurm(slurm_env, "scontrol", "update", f"nodename={node}", "state=down", "reason=faults")
+    down_at = time.monotonic()
+    log = root / "logs" / "train" / grammar / size / f"{budget}.log"
+    resumed = re.compile(r"resumed from step_(\d+) \(step (\d+)\)")
+    match = wait_until(
+        lambda: resumed.search(text_of(log)), STARTUP_TIMEOUT_S, "a resume", first_ctl, root
+    )
+    resumed_step = int(match.group(2))
+    wait_until(training(resumed_step), STARTUP_TIMEOUT_S, "training again", first_ctl, root)
+    node_recovery_s = time.monotonic() - down_at
+    subprocess.run(  # ReturnToService=2 usually has it back already
+        ["scontrol", "update", f"nodename={node}", "state=resume"], env=slurm_env, check=False
+    )
+    kill_controller(first_ctl)
+    killed_at, steps_at_kill = time.monotonic(), steps_in(root / run)
+    shutil.copy(root / "snakemake.log", root / "snakemake-killed.log")
+    unlock = subprocess.run(
+        [str(VENV_BIN / "snakemake"), target, *PROFILES, "--unlock"],
+        cwd=root, env=slurm_env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert unlock.returncode == 0, unlock.stderr
+    second_ctl = start_snakemake(root, slurm_env, target, *PROFILES)
+    assert second_ctl.wait(timeout=WORKFLOW_TIMEOUT_S + 30) == 0, proc_log(root)[-5000:]
+    controller_recovery_s = time.monotonic() - killed_at
+    assert local_proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30) == 0, proc_log(local)[-4000:]
+    print(
+        f"\nfaults: node down -> training again in {node_recovery_s:.0f} s; controller killed at "
+        f"step {steps_at_kill} -> restarted workflow done in {controller_recovery_s:.0f} s"
+    )
+    return {
+        "root": root,
+        "run": root / run,
+        "local": atomic.read_json(local / target),
+        "log": log.read_text(),
+        "resumed_step": resumed_step,
+        "killed_log": (root / "snakemake-killed.log").read_text(),
+        "restart_log": proc_log(root),
+    }
+
+
+def test_a_run_whose_node_went_down_resumes_from_its_checkpoint(faults):
+    assert faults["resumed_step"] > 0  # a periodic checkpoint, or the one saved on SLURM's signal
+    final = atomic.read_json(faults["run"] / "final.json")
+    assert final["attempts"] >= 2 and final["world_size"] == 2
+    assert final["val_loss"] == pytest.approx(faults["local"]["val_loss"], rel=1e-5)
+    assert final["train_loss"] == pytest.approx(faults["local"]["train_loss"], rel=1e-5)
+
+
+def test_a_restarted_controller_never_trains_a_run_twice_at_once(faults):
+    """The job that was training when Snakemake died finishes; the restarted workflow finds its
+    result, or its job for the same run waits for it or restores it, and trains no step itself."""
+    log = faults["log"]
+    waited = any(m in log for m in ("waiting for", "already holds", "restored from"))
+    assert waited or "Nothing to be done" in faults["restart_log"], log[-3000:]
+    assert "not training it a second time" not in log and not (faults["run"] / "run.lock").exists()
+    steps = [
+        json.loads(x)["step"]
+        for x in (faults["run"] / "metrics.jsonl").read_text().splitlines()
+        if "train_loss" in x
+    ]
+    assert steps == list(range(1, 65))  # every step once, over every attempt of every job
+    final = atomic.read_json(faults["run"] / "final.json")
+    assert final["val_loss"] == pytest.approx(faults["local"]["val_loss"], rel=1e-5)
+    assert final["train_loss"] == pytest.approx(faults["local"]["train_loss"], rel=1e-5)
