@@ -46,6 +46,15 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
+def copy_slurm_study(dest: Path) -> Path:
+    """The workflow with the reduced study of tests/slurm (one grammar), for the SLURM tests."""
+    root = copy_workflow(dest)
+    (root / "tests" / "slurm").mkdir(parents=True)
+    for name in ("config.yaml", "local.yaml"):
+        shutil.copy2(REPO / "tests" / "slurm" / name, root / "tests" / "slurm" / name)
+    return root
+
+
 def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the installed snakemake in ``workdir`` with the venv's tools on PATH."""
     env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, VENV_BIN, copy_workflow
+from conftest import REPO, VENV_BIN, copy_slurm_study
 
 from datalaws import atomic
 from datalaws.corpus import TokenShards, write_tokens
@@ -353,15 +353,6 @@ LOCAL = (
 )
 
 
-def small_study(path: Path) -> Path:
-    """The workflow with the reduced study of tests/slurm (one grammar)."""
-    root = copy_workflow(path)
-    (root / "tests" / "slurm").mkdir(parents=True)
-    for name in ("config.yaml", "local.yaml"):
-        shutil.copy2(REPO / "tests" / "slurm" / name, root / "tests" / "slurm" / name)
-    return root
-
-
 def start(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     env = dict(env or os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
     return subprocess.Popen(
@@ -373,7 +364,7 @@ def start(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
 def test_a_second_snakemake_in_the_same_results_directory_is_refused(tmp_path):
     """Snakemake's own directory lock: the second user is refused with a clear message while the
     first runs; the first finishes undisturbed."""
-    root = small_study(tmp_path)
+    root = copy_slurm_study(tmp_path)
     first = start(root)
     locks = root / ".snakemake" / "locks"
     deadline = time.monotonic() + HANG_S
@@ -396,7 +387,7 @@ def test_two_users_share_one_output_cache_without_corruption(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     env = dict(os.environ, SNAKEMAKE_OUTPUT_CACHE=str(cache))
-    roots = [small_study(tmp_path / user) for user in ("alice", "bob")]
+    roots = [copy_slurm_study(tmp_path / user) for user in ("alice", "bob")]
     procs = [start(root, "--cache", env=env) for root in roots]
     for proc in procs:
         assert proc.wait(timeout=HANG_S) == 0, proc.communicate()[0]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_workflow
+from conftest import copy_slurm_study
 
 from datalaws import atomic
 
@@ -359,22 +359,14 @@ def study_targets() -> tuple[str, list[str]]:
     return grammar, [f"results/gzip/{grammar}.json", *runs]
 
 
-def study_copy(path: Path) -> Path:
-    root = copy_workflow(path)
-    (root / "tests" / "slurm").mkdir(parents=True)
-    for name in ("config.yaml", "local.yaml"):
-        shutil.copy2(REPO / "tests" / "slurm" / name, root / "tests" / "slurm" / name)
-    return root
-
-
 @pytest.fixture(scope="module")
 def study(slurm_env, tmp_path_factory):
     """The reduced study through `--profile profiles/slurm --profile profiles/slurm-ci`, with the
     multi-node training run sent the warning signal mid-run; then the same runs on the local
     profile, to compare with."""
     grammar, targets = study_targets()
-    root = study_copy(tmp_path_factory.mktemp("slurm-study"))
-    local = study_copy(tmp_path_factory.mktemp("local-study"))
+    root = copy_slurm_study(tmp_path_factory.mktemp("slurm-study"))
+    local = copy_slurm_study(tmp_path_factory.mktemp("local-study"))
     started = time.monotonic()
     proc = start_snakemake(root, slurm_env, *targets, *PROFILES)
     # The local run goes beside it: most of the SLURM run's wall time is scheduling latency.
@@ -552,8 +544,8 @@ def faults(slurm_env, tmp_path_factory):
     size, budget = FAULT_RUN
     target = f"results/train/{grammar}/{size}/{budget}/final.json"
     run = Path("results/train") / grammar / size / str(budget)
-    root = study_copy(tmp_path_factory.mktemp("slurm-faults"))
-    local = study_copy(tmp_path_factory.mktemp("local-faults"))
+    root = copy_slurm_study(tmp_path_factory.mktemp("slurm-faults"))
+    local = copy_slurm_study(tmp_path_factory.mktemp("local-faults"))
     local_proc = start_snakemake(
         local, slurm_env, target, "--profile", "profiles/local", *LOCAL_CONFIGS
     )
