@@ -29,7 +29,7 @@ def _source(module: str) -> Path | None:
     return None
 
 
-def _imports(path: Path) -> set[str]:
+def datalaws_imports(path: Path) -> set[str]:
     """The ``datalaws`` modules a file imports (a name imported from a package may be a module)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
@@ -55,7 +55,7 @@ def closure(modules: tuple[str, ...]) -> dict[str, Path]:
         seen[name] = path
         parents = name.split(".")
         todo += [".".join(parents[:i]) for i in range(1, len(parents))]  # their __init__ runs
-        todo += sorted(_imports(path) - seen.keys())
+        todo += sorted(datalaws_imports(path) - seen.keys())
     return seen
 
 
