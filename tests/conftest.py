@@ -66,3 +66,16 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.Compl
         text=True,
         timeout=timeout,
     )
+
+
+def launcher(cmd: list[str], run_dir: Path, prelude: str = "") -> subprocess.CompletedProcess:
+    """``datalaws.train.launch.run(cmd, run_dir)`` in a fresh interpreter, as a scheduler starts
+    it: the launcher makes its process a child subreaper, which the test session must not become.
+    ``prelude`` runs first in that interpreter (e.g. to start a child the launcher did not)."""
+    code = (
+        f"import sys\n{prelude}\nfrom datalaws.train.launch import run\n"
+        f"sys.exit(run({cmd!r}, {str(run_dir)!r}))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )

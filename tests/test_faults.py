@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, VENV_BIN, copy_slurm_study
+from conftest import REPO, VENV_BIN, copy_slurm_study, launcher
 
 from datalaws import atomic
 from datalaws.corpus import TokenShards, write_tokens
 from datalaws.grammar import GrammarSpec, random_grammar
 from datalaws.sampler import CompiledSampler
-from datalaws.train import Arch, HyperParams, RunOptions, launch, train
+from datalaws.train import Arch, HyperParams, RunOptions, train
 from datalaws.train.launch import EXIT_IO, EXIT_LOCKED
 
 pytestmark = pytest.mark.slow  # every test trains, runs Snakemake, or starts processes
@@ -399,7 +399,7 @@ def test_two_users_share_one_output_cache_without_corruption(tmp_path):
     assert list(cache.iterdir())  # the entries are shared, not private copies
 
 
-def test_a_torchrun_workers_error_reaches_the_launcher_with_its_exit_code(tmp_path, capsys):
+def test_a_torchrun_workers_error_reaches_the_launcher_with_its_exit_code(tmp_path):
     """torchrun exits 1 whatever its worker's code; the worker's recorded one-line error keeps
     exit 2 (bad input, e.g. a replaced shard) or 74 (disk full) for the scheduler."""
     worker = (
@@ -407,8 +407,6 @@ def test_a_torchrun_workers_error_reaches_the_launcher_with_its_exit_code(tmp_pa
         "launch.record_failure(Path(sys.argv[1]), 2, 'x.bin: sha256 does not match')\n"
         "sys.exit(1)\n"
     )
-    assert launch.run([sys.executable, "-c", worker, str(tmp_path)], tmp_path) == 2
-    assert (
-        capsys.readouterr().err.strip()
-        == "datalaws train-launch: error: x.bin: sha256 does not match"
-    )
+    done = launcher([sys.executable, "-c", worker, str(tmp_path)], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "datalaws train-launch: error: x.bin: sha256 does not match"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import shipped
+from conftest import launcher, shipped
 from jsonschema import Draft202012Validator
 
 from datalaws.train import launch
@@ -274,6 +274,28 @@ def test_launcher_forwards_the_signal_and_reports_preemption(tmp_path, sig, chil
 
 
 def test_launcher_passes_other_exit_codes_through(tmp_path):
-    assert launch.run([sys.executable, "-c", "import sys; sys.exit(2)"], tmp_path) == 2
-    killed = launch.run([sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"], tmp_path)
-    assert killed == 128 + 9
+    assert launcher([sys.executable, "-c", "import sys; sys.exit(2)"], tmp_path).returncode == 2
+    killed = launcher([sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"], tmp_path)
+    assert killed.returncode == 128 + 9
+
+
+ORPHANING_WORKER = """
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", "import time, pathlib, sys; time.sleep(1); "
+                  "pathlib.Path(sys.argv[1]).write_text('saved')", sys.argv[1]])
+"""
+
+
+def test_launcher_waits_for_orphaned_workers_but_not_for_children_it_did_not_start(tmp_path):
+    """A worker torchrun stopped waiting for still finishes its save before the launcher exits;
+    a child the calling process already had (a daemon, in a long-lived process) never blocks it."""
+    saved = tmp_path / "saved"
+    prelude = (
+        "import atexit, subprocess\n"
+        "daemon = subprocess.Popen(['sleep', '600'], stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL)\n"
+        "atexit.register(daemon.kill)"
+    )
+    done = launcher([sys.executable, "-c", ORPHANING_WORKER, str(saved)], tmp_path, prelude)
+    assert done.returncode == 0, done.stderr
+    assert saved.read_text() == "saved"

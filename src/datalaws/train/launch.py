@@ -99,12 +99,25 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _reap_descendants() -> None:
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
+def _children() -> set[int]:
+    """Our unreaped child processes, from /proc (``/proc/<pid>/task/*/children`` is not on every
+    kernel)."""
+    me, pids = os.getpid(), set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == me:
+                pids.add(int(stat.parent.name))
+    return pids
+
+
+def _reap_descendants(before: set[int]) -> None:
+    """Wait for the run's orphaned workers, never for children the caller had before the run:
+    inside a long-lived process (a test session, qqt's pool trainer) ``waitpid(-1)`` would also
+    wait for them, forever if one is a daemon."""
+    while pending := _children() - before:
+        for pid in pending:
+            with suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def record_failure(run_dir: Path, code: int, message: str) -> None:
@@ -133,6 +146,7 @@ def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
     (run_dir / FAILED).unlink(missing_ok=True)
     started = time.time()
     _become_subreaper()
+    before = _children()
     child = subprocess.Popen(cmd, env=launch_env(threads), start_new_session=True)
     forwarded: list[int] = []
 
@@ -144,7 +158,7 @@ def run(cmd: list[str], run_dir: str | Path, threads: int = 0) -> int:
     previous = {s: signal.signal(s, forward) for s in FORWARDED}
     try:
         code = child.wait()
-        _reap_descendants()
+        _reap_descendants(before)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
