@@ -76,6 +76,4 @@ def launcher(cmd: list[str], run_dir: Path, prelude: str = "") -> subprocess.Com
         f"import sys\n{prelude}\nfrom datalaws.train.launch import run\n"
         f"sys.exit(run({cmd!r}, {str(run_dir)!r}))\n"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
