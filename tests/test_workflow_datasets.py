@@ -132,15 +132,16 @@ def test_a_url_source_fails_before_any_job(tmp_path):
 
 
 def test_the_real_study_overlay_is_valid_and_reads_only_the_installed_corpora():
-    from snakemake.utils import validate
+    from snakemake.utils import update_config, validate
 
     from datalaws.config import SCHEMA
 
-    tiny = yaml.safe_load((REPO_CONFIGS / "tiny.yaml").read_text())
-    real = yaml.safe_load((REPO_CONFIGS / "real.yaml").read_text())
-    assert "train" not in real  # the placeholder ladder comes from the base config
-    merged = tiny | real
+    merged = yaml.safe_load((REPO_CONFIGS / "cpu.yaml").read_text())
+    update_config(merged, yaml.safe_load((REPO_CONFIGS / "real.yaml").read_text()))
     validate(merged, str(SCHEMA))
+    train = merged["train"]
+    assert train["sizes"] == ["d12-l1", "d16-l1", "d24-l2", "d32-l2", "d64-l4"]  # the CPU ladder
+    assert "wsd" in train and max(train["budgets"]) <= merged["data"]["train_tokens"]
     sources = [d["source"] for d in merged["datasets"]]
     flat = [s for group in sources for s in ([group] if isinstance(group, str) else group)]
     assert all(s.startswith("corpora/") for s in flat) and len(merged["datasets"]) >= 3
