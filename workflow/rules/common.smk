@@ -1,3 +1,5 @@
+import datalaws.compare.workflow as compare_workflow
+import datalaws.laws.workflow as laws_workflow
 from datalaws.codekey import code_key
 from datalaws.config import (
     corpus_seed,
@@ -51,3 +53,33 @@ def data_targets():
         + [data_val_path(g) for g in grammar_names()]
         + [data_compress_json(g) for g in grammar_names()]
     )
+
+
+def reported(path, caption, category, subcategory=None):
+    """An output shown in the report, its caption from workflow/report/<caption>.rst."""
+    return report(
+        path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory
+    )
+
+
+def laws_table(name):
+    return reported(laws_workflow.table_path(name), f"laws_table_{name}", "Scaling laws", "Tables")
+
+
+def laws_figure(name, caption):
+    """The PNG of figure ``name`` in the report (its PDF is a plain output beside it)."""
+    return reported(laws_workflow.figure_path(name, "png"), caption, "Scaling laws", "Figures")
+
+
+def compare_table(name):
+    return reported(
+        compare_workflow.table_path(name), f"compare_{name}", "Across sources", "Tables"
+    )
+
+
+def plrf_figure(name):
+    return reported(f"results/plrf/figures/{name}.png", f"plrf_{name}", "PLRF theory")
+
+
+def qqt_figure(name):
+    return reported(f"results/qqt/figures/{name}.png", f"qqt_{name}", "Data filtering")

@@ -30,12 +30,7 @@ rule compare_predictors:
         runs="results/laws/runs.csv",
     output:
         json=compare_workflow.PREDICTORS,
-        table=report(
-            compare_workflow.table_path("predictors"),
-            caption="../report/compare_predictors.rst",
-            category="Across sources",
-            subcategory="Tables",
-        ),
+        table=compare_table("predictors"),
     params:
         names=grammar_names(),
         compute=compare_settings["compute"],
@@ -82,12 +77,7 @@ rule compare_transfer:
         runs="results/laws/runs.csv",
     output:
         json=compare_workflow.TRANSFER,
-        table=report(
-            compare_workflow.table_path("transfer"),
-            caption="../report/compare_transfer.rst",
-            category="Across sources",
-            subcategory="Tables",
-        ),
+        table=compare_table("transfer"),
     params:
         datasets=compare_datasets_names,
         compute=compare_settings["compute"],

@@ -234,54 +234,14 @@ rule laws_tables:
         crossing="results/laws/crossing.json",
         claim="results/laws/claim.json",
     output:
-        parameters=report(
-            laws_workflow.table_path("parameters"),
-            caption="../report/laws_table_parameters.rst",
-            category="Scaling laws",
-            subcategory="Tables",
-        ),
-        h_regression=report(
-            laws_workflow.table_path("h_regression"),
-            caption="../report/laws_table_h_regression.rst",
-            category="Scaling laws",
-            subcategory="Tables",
-        ),
-        h_law=report(
-            laws_workflow.table_path("h_law"),
-            caption="../report/laws_table_h_law.rst",
-            category="Scaling laws",
-            subcategory="Tables",
-        ),
-        approaches=report(
-            laws_workflow.table_path("approaches"),
-            caption="../report/laws_table_approaches.rst",
-            category="Scaling laws",
-            subcategory="Tables",
-        ),
-        holdout=report(
-            laws_workflow.table_path("holdout"),
-            caption="../report/laws_table_holdout.rst",
-            category="Scaling laws",
-            subcategory="Tables",
-        ),
-        crossing=report(
-            laws_workflow.table_path("crossing"),
-            caption="../report/laws_table_crossing.rst",
-            category="Scaling laws",
-            subcategory="Tables",
-        ),
-        claim=report(
-            laws_workflow.table_path("claim"),
-            caption="../report/laws_table_claim.rst",
-            category="Scaling laws",
-            subcategory="Tables",
-        ),
-        config=report(
-            "results/laws/config.yaml",
-            caption="../report/laws_config.rst",
-            category="Scaling laws",
-            subcategory="Configuration",
-        ),
+        parameters=laws_table("parameters"),
+        h_regression=laws_table("h_regression"),
+        h_law=laws_table("h_law"),
+        approaches=laws_table("approaches"),
+        holdout=laws_table("holdout"),
+        crossing=laws_table("crossing"),
+        claim=laws_table("claim"),
+        config=reported("results/laws/config.yaml", "laws_config", "Scaling laws", "Configuration"),
     params:
         grammars=grammar_names(),
     log:
@@ -298,12 +258,7 @@ rule laws_fig1_gzip:
     input:
         gzip=[data_gzip_json(g) for g in grammar_names()],
     output:
-        png=report(
-            laws_workflow.figure_path("fig1_gzip", "png"),
-            caption="../report/laws_fig1.rst",
-            category="Scaling laws",
-            subcategory="Figures",
-        ),
+        png=laws_figure("fig1_gzip", "laws_fig1"),
         pdf=laws_workflow.figure_path("fig1_gzip", "pdf"),
     params:
         options={"grammars": grammar_names()},
@@ -322,12 +277,7 @@ rule laws_fig2_loss:
         runs="results/laws/runs.csv",
         laws=expand("results/laws/law_{grammar}.json", grammar=grammar_names()),
     output:
-        png=report(
-            laws_workflow.figure_path("fig2_loss", "png"),
-            caption="../report/laws_fig2.rst",
-            category="Scaling laws",
-            subcategory="Figures",
-        ),
+        png=laws_figure("fig2_loss", "laws_fig2"),
         pdf=laws_workflow.figure_path("fig2_loss", "pdf"),
     params:
         options={"grammars": grammar_names(), "loss": laws_settings["loss"]},
@@ -346,12 +296,7 @@ rule laws_fig3_frontiers:
         frontiers="results/laws/frontiers.csv",
         runs="results/laws/runs.csv",
     output:
-        png=report(
-            laws_workflow.figure_path("fig3_frontiers", "png"),
-            caption="../report/laws_fig3.rst",
-            category="Scaling laws",
-            subcategory="Figures",
-        ),
+        png=laws_figure("fig3_frontiers", "laws_fig3"),
         pdf=laws_workflow.figure_path("fig3_frontiers", "pdf"),
     params:
         options={},
@@ -372,12 +317,7 @@ rule laws_fig4_params:
         h_regression="results/laws/h_regression.json",
         h_law="results/laws/h_law.json",
     output:
-        png=report(
-            laws_workflow.figure_path("fig4_params", "png"),
-            caption="../report/laws_fig4.rst",
-            category="Scaling laws",
-            subcategory="Figures",
-        ),
+        png=laws_figure("fig4_params", "laws_fig4"),
         pdf=laws_workflow.figure_path("fig4_params", "pdf"),
     params:
         options={"grammars": grammar_names()},
@@ -397,12 +337,7 @@ rule laws_fig5_approaches:
         gzip=[data_gzip_json(g) for g in grammar_names()],
         approaches="results/laws/approaches.json",
     output:
-        png=report(
-            laws_workflow.figure_path("fig5_approaches", "png"),
-            caption="../report/laws_fig5.rst",
-            category="Scaling laws",
-            subcategory="Figures",
-        ),
+        png=laws_figure("fig5_approaches", "laws_fig5"),
         pdf=laws_workflow.figure_path("fig5_approaches", "pdf"),
     params:
         options={"grammars": grammar_names()},
@@ -421,12 +356,7 @@ rule laws_fig6_holdout:
         runs="results/laws/runs.csv",
         holdout="results/laws/holdout.json",
     output:
-        png=report(
-            laws_workflow.figure_path("fig6_holdout", "png"),
-            caption="../report/laws_fig6.rst",
-            category="Scaling laws",
-            subcategory="Figures",
-        ),
+        png=laws_figure("fig6_holdout", "laws_fig6"),
         pdf=laws_workflow.figure_path("fig6_holdout", "pdf"),
     params:
         options={"loss": laws_settings["loss"]},
@@ -444,12 +374,7 @@ rule laws_fig7_claim:
     input:
         claim="results/laws/claim.json",
     output:
-        png=report(
-            laws_workflow.figure_path("fig7_claim", "png"),
-            caption="../report/laws_fig7.rst",
-            category="Scaling laws",
-            subcategory="Figures",
-        ),
+        png=laws_figure("fig7_claim", "laws_fig7"),
         pdf=laws_workflow.figure_path("fig7_claim", "pdf"),
     params:
         options={},

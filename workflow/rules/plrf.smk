@@ -97,17 +97,9 @@ rule plrf_phase_diagram:
     input:
         expand("results/plrf/phase/{point}.json", point=plrf_workflow.phase_points(config)),
     output:
-        figure=report(
-            "results/plrf/figures/phase_diagram.png",
-            category="PLRF theory",
-            caption="../report/plrf_phase_diagram.rst",
-        ),
+        figure=plrf_figure("phase_diagram"),
         pdf="results/plrf/figures/phase_diagram.pdf",
-        table=report(
-            "results/plrf/phase_table.csv",
-            category="PLRF theory",
-            caption="../report/plrf_phase_table.rst",
-        ),
+        table=reported("results/plrf/phase_table.csv", "plrf_phase_table", "PLRF theory"),
     log:
         "logs/plrf/phase_diagram.log",
     benchmark:
@@ -129,31 +121,11 @@ rule plrf_figures:
         exact="results/plrf/exact/exact.npz",
         asymptotic="results/plrf/exact/asymptotic.npz",
     output:
-        frontier=report(
-            "results/plrf/figures/frontier.png",
-            category="PLRF theory",
-            caption="../report/plrf_frontier.rst",
-        ),
-        isoflop=report(
-            "results/plrf/figures/isoflop.png",
-            category="PLRF theory",
-            caption="../report/plrf_isoflop.rst",
-        ),
-        convergence=report(
-            "results/plrf/figures/convergence.png",
-            category="PLRF theory",
-            caption="../report/plrf_convergence.rst",
-        ),
-        validation=report(
-            "results/plrf/figures/validation.png",
-            category="PLRF theory",
-            caption="../report/plrf_validation.rst",
-        ),
-        exact_check=report(
-            "results/plrf/figures/exact_check.png",
-            category="PLRF theory",
-            caption="../report/plrf_exact_check.rst",
-        ),
+        frontier=plrf_figure("frontier"),
+        isoflop=plrf_figure("isoflop"),
+        convergence=plrf_figure("convergence"),
+        validation=plrf_figure("validation"),
+        exact_check=plrf_figure("exact_check"),
         pdfs=multiext(
             "results/plrf/figures/",
             "frontier.pdf",
@@ -184,11 +156,7 @@ rule plrf_summary:
             "results/plrf/phase/{point}.json", point=plrf_workflow.phase_points(config)
         ),
     output:
-        report(
-            "results/plrf/summary.md",
-            category="PLRF theory",
-            caption="../report/plrf_summary.rst",
-        ),
+        reported("results/plrf/summary.md", "plrf_summary", "PLRF theory"),
     log:
         "logs/plrf/summary.log",
     benchmark:

@@ -77,11 +77,7 @@ rule qqt_summary:
         compare=qqt_workflow.compare_csv(config),
         scorers=qqt_workflow.scorers_json(config),
     output:
-        markdown=report(
-            "results/qqt/summary.md",
-            category="Data filtering",
-            caption="../report/qqt_summary.rst",
-        ),
+        markdown=reported("results/qqt/summary.md", "qqt_summary", "Data filtering"),
         best="results/qqt/best_per_budget.csv",
     params:
         budgets=qqt_workflow.budgets(config),
@@ -101,21 +97,9 @@ rule qqt_figures:
         runs=config["qqt"]["runs"],
         compare=qqt_workflow.compare_csv(config),
     output:
-        buckets=report(
-            "results/qqt/figures/buckets.png",
-            category="Data filtering",
-            caption="../report/qqt_buckets.rst",
-        ),
-        mixtures=report(
-            "results/qqt/figures/mixtures.png",
-            category="Data filtering",
-            caption="../report/qqt_mixtures.rst",
-        ),
-        frontier=report(
-            "results/qqt/figures/frontier.png",
-            category="Data filtering",
-            caption="../report/qqt_frontier.rst",
-        ),
+        buckets=qqt_figure("buckets"),
+        mixtures=qqt_figure("mixtures"),
+        frontier=qqt_figure("frontier"),
         pdfs=multiext("results/qqt/figures/", "buckets.pdf", "mixtures.pdf", "frontier.pdf"),
     params:
         budgets=qqt_workflow.budgets(config),
