@@ -148,6 +148,40 @@ def test_regression_on_h_and_h_law_find_the_generating_trends(done):
     assert hl["bootstrap"]["n_converged"] == B
 
 
+def test_a_source_with_an_unresolved_term_is_left_out_of_that_line_and_named(done, tmp_path):
+    """A real corpus whose law has no gain from size (python-doc in the real study) has A beyond
+    float range: its A is left out of the A line, the other lines keep every source, and the file
+    and figure 4 are still written (the study stopped on a NaN in this JSON before)."""
+    names, laws = done["names"], []
+    for g, path in zip(names, done["laws"], strict=True):
+        record = read_json(path)
+        if g == names[1]:
+            record["log_params"]["a"] = 1.0e6  # exp() overflows: an unresolved A
+            a = record["bootstrap"]["theta_columns"].index("a")
+            for theta in record["bootstrap"]["theta"]:
+                theta[a] = 1.0e6
+        write_json(tmp_path / f"law_{g}.json", record)
+        laws.append(tmp_path / f"law_{g}.json")
+    out = tmp_path / "h_regression.json"
+    steps.regress_on_h(names, laws, done["gz"], out, 0.95)
+    reg = read_json(out)
+    assert reg["params"]["A"]["unresolved"] == [names[1]]
+    assert reg["params"]["A"]["slope"] is not None  # through the two resolved sources
+    assert all(reg["params"][k]["unresolved"] == [] for k in ("E", "B", "alpha", "beta"))
+    assert reg["points"]["A"][names.index(names[1])] is None
+    png, pdf = tmp_path / "fig4.png", tmp_path / "fig4.pdf"
+    plots.fig4_params(
+        grammars=names,
+        laws=laws,
+        gzip=done["gz"],
+        h_regression=out,
+        h_law=done["out"] / "h_law.json",
+        png=png,
+        pdf=pdf,
+    )
+    assert png.stat().st_size > 0 and pdf.stat().st_size > 0
+
+
 def test_frontier_crossing_is_where_the_generating_laws_cross(done):
     cross = read_json(done["out"] / "crossing.json")
     mid = [r for r in cross["h_law"] if 1e12 < r["compute"] < 1e14]

@@ -297,9 +297,10 @@ def draw_fig4_params(
     theme()
     hs = np.asarray(hs, float)
     points = np.vstack([to_natural(law.law.theta) for law in laws])
-    ivs = np.stack([percentile_interval(to_natural(law.samples), law.level) for law in laws])
-    n_boot = min(law.samples.shape[0] for law in laws)
-    boot = np.stack([to_natural(law.samples[:n_boot]) for law in laws], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):  # unresolved terms are inf
+        ivs = np.stack([percentile_interval(to_natural(law.samples), law.level) for law in laws])
+        n_boot = min(law.samples.shape[0] for law in laws)
+        boot = np.stack([to_natural(law.samples[:n_boot]) for law in laws], axis=1)
     h_grid = np.linspace(hs.min(), hs.max(), 100)
     joint = to_natural(at_h(hlaw.theta, h_grid, hlaw.h_ref))
     colors = grammar_colors(hs)
@@ -313,14 +314,14 @@ def draw_fig4_params(
     fig, axes = panels(6, ncols=3, size=(4.0, 3.3))
     for i, key in enumerate(NATURAL):
         ax = axes[i]
-        slope, icpt, b_slope, b_icpt = (
-            regression["params"][key]["slope"],
-            regression["params"][key]["intercept"],
-            *lines_through(hs, boot[:, :, i]),
-        )
-        band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
-        ax.fill_between(h_grid, band[0], band[1], color="C0", alpha=0.15, lw=0)
-        ax.plot(h_grid, slope * h_grid + icpt, color="C0", label="linear regression on H")
+        line = regression["params"][key]
+        b_slope, b_icpt = lines_through(hs, boot[:, :, i])
+        if np.isfinite(b_slope).any():  # none where a source's term is unresolved
+            band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
+            ax.fill_between(h_grid, band[0], band[1], color="C0", alpha=0.15, lw=0)
+        if line["slope"] is not None:
+            fitted = line["slope"] * h_grid + line["intercept"]
+            ax.plot(h_grid, fitted, color="C0", label="linear regression on H")
         ax.plot(h_grid, joint[:, i], color="C3", ls="--", label="joint H-conditioned law")
         for j in range(len(names)):
             ax.errorbar(
@@ -331,10 +332,13 @@ def draw_fig4_params(
                 color=colors[j],
                 capsize=3,
             )
-        p = regression["params"][key]["p_value"]
+        slope, p = line["slope"], line["p_value"]
         # Put the note in the corner the trend leaves empty: top left if rising, bottom if falling.
-        y_note, va = (0.96, "top") if slope > 0 else (0.04, "bottom")
-        note = f"slope {slope:.3g}" + (f", p = {p:.2g}" if p is not None else "")
+        y_note, va = (0.96, "top") if slope is not None and slope > 0 else (0.04, "bottom")
+        note = "no line" if slope is None else f"slope {slope:.3g}"
+        note += f", p = {p:.2g}" if p is not None else ""
+        if line.get("unresolved"):  # absent from files written before it was recorded
+            note += f"; unresolved: {', '.join(line['unresolved'])}"
         ax.text(
             0.03,
             y_note,
