@@ -1,9 +1,11 @@
 """Print a study's acceptance figures as the README's markdown tables, from its laws tables.
 
     python scripts/study_table.py studies/cpu/results/laws
+    python scripts/study_table.py studies/real/results/laws studies/real/results/compare
 
 Reads tables/{parameters,approaches,holdout}.csv and claim.json, which the workflow's laws stage
-writes, so the README's numbers are the report's, rounded.
+writes, and, given the compare folder, its tables/{transfer,predictors}.csv, so the README's
+numbers are the report's, rounded.
 """
 
 from __future__ import annotations
@@ -87,10 +89,53 @@ def claim(laws: Path) -> str:
     return "\n".join(lines)
 
 
-def main(laws: str) -> None:
+MEASURES = ("gzip", "zstd", "bz2", "lzma", "unigram")
+
+
+def transfer(tables: Path) -> str:
+    """Per dataset: H under each compressor, its own law beside the grammar H-law's prediction."""
+    frame = pd.read_csv(tables / "transfer.csv")
+    lines = [
+        "| dataset | H: " + ", ".join(MEASURES) + " (tokens) | gzip (text) | inside grammar H "
+        "| E fit / H-law | alpha fit / H-law | beta fit / H-law | loss error H-law / own fit |",
+        "|---|---|---:|---|---|---|---|---|",
+    ]
+    for _, r in frame.iterrows():
+        hs = ", ".join(f"{r[f'H_{m}_tokens']:.3f}" for m in MEASURES)
+        pairs = " | ".join(
+            f"{r[f'{k}_fitted']:.3g} / {r[f'{k}_predicted']:.3g}" for k in ("E", "alpha", "beta")
+        )
+        lines.append(
+            f"| {r['dataset']} ({r['kind'].split('/')[-1]}) | {hs} | {r['H_gzip_text']:.3f} | "
+            f"{r['inside']} | {pairs} | "
+            f"{r['loss_error_predicted']:.3f} / {r['loss_error_own_fit']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def predictors(
+    tables: Path, targets: tuple[str, ...] = ("tokens_per_param", "alpha", "beta")
+) -> str:
+    """Spearman rho [95%] of each measure against each target, across every source trained."""
+    frame = pd.read_csv(tables / "predictors.csv").set_index(["measure", "target"])
+    lines = ["| measure | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+    for measure in dict.fromkeys(frame.index.get_level_values(0)):
+        cells = []
+        for t in targets:
+            r = frame.loc[(measure, t)]
+            cells.append(f"{r['rho']:.2f} [{r['rho_lo']:.2f}, {r['rho_hi']:.2f}]")
+        lines.append(f"| {measure} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(laws: str, compare: str | None = None) -> None:
     root = Path(laws)
     print(parameters(root / "tables"), acceptance(root / "tables"), claim(root), sep="\n\n")
+    if compare is not None:
+        print(
+            "", transfer(Path(compare) / "tables"), predictors(Path(compare) / "tables"), sep="\n\n"
+        )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])
