@@ -296,8 +296,8 @@ def draw_fig4_params(
     """Each law parameter against H: per-grammar fits, regression line and band, joint H-law."""
     theme()
     hs = np.asarray(hs, float)
-    points = np.vstack([to_natural(law.law.theta) for law in laws])
     with np.errstate(over="ignore", invalid="ignore"):  # unresolved terms are inf
+        points = np.vstack([to_natural(law.law.theta) for law in laws])
         ivs = np.stack([percentile_interval(to_natural(law.samples), law.level) for law in laws])
         n_boot = min(law.samples.shape[0] for law in laws)
         boot = np.stack([to_natural(law.samples[:n_boot]) for law in laws], axis=1)
@@ -315,11 +315,12 @@ def draw_fig4_params(
     for i, key in enumerate(NATURAL):
         ax = axes[i]
         line = regression["params"][key]
-        b_slope, b_icpt = lines_through(hs, boot[:, :, i])
-        if np.isfinite(b_slope).any():  # none where a source's term is unresolved
-            band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
-            ax.fill_between(h_grid, band[0], band[1], color="C0", alpha=0.15, lw=0)
         if line["slope"] is not None:
+            resolved = np.isfinite(points[:, i])  # the sources h_regression drew the line through
+            b_slope, b_icpt = lines_through(hs[resolved], boot[:, resolved, i])
+            if np.isfinite(b_slope).any():
+                band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
+                ax.fill_between(h_grid, band[0], band[1], color="C0", alpha=0.15, lw=0)
             fitted = line["slope"] * h_grid + line["intercept"]
             ax.plot(h_grid, fitted, color="C0", label="linear regression on H")
         ax.plot(h_grid, joint[:, i], color="C3", ls="--", label="joint H-conditioned law")
