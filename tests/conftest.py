@@ -29,6 +29,22 @@ def shipped(section: str) -> dict[str, dict]:
     }
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the SLURM module first, then the other slow modules, then the fast ones.
+
+    `make test` spreads modules over workers (pytest-xdist, one module per worker at a time). The
+    SLURM tests spend much of their time waiting on the cluster, so starting them first lets the
+    rest of the suite run in those waits; longest first also keeps the last worker from starting
+    a long module at the end. Whole modules move, so a module's fixtures are still built once.
+    """
+    weight: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        rank = 0 if item.get_closest_marker("slurm") else 1 if item.get_closest_marker("slow") else 2
+        weight[module] = min(weight.get(module, 2), rank)
+    items.sort(key=lambda item: weight[item.nodeid.split("::")[0]])
+
+
 @pytest.fixture(scope="session")
 def small_grammar():
     return random_grammar(GrammarSpec(6, 30, 4, 3), seed=11)
