@@ -40,7 +40,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     weight: dict[str, int] = {}
     for item in items:
         module = item.nodeid.split("::")[0]
-        rank = 0 if item.get_closest_marker("slurm") else 1 if item.get_closest_marker("slow") else 2
+        slurm, slow = item.get_closest_marker("slurm"), item.get_closest_marker("slow")
+        rank = 0 if slurm else 1 if slow else 2
         weight[module] = min(weight.get(module, 2), rank)
     items.sort(key=lambda item: weight[item.nodeid.split("::")[0]])
 

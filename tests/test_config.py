@@ -12,6 +12,7 @@ from datalaws.config import (
     load_config,
     load_yaml,
     validate_config,
+    with_defaults,
 )
 
 
@@ -68,6 +69,23 @@ def test_a_warning_lead_beside_a_short_time_limit_is_refused_before_any_job(tiny
     tiny["train"]["resources"].update(min_runtime_min=2, warning_lead_s=30)
     with pytest.raises(ValueError, match=r"warning_lead_s.*min_runtime_min"):
         check_config(tiny)
+
+
+def test_filled_sections_are_independent_copies_and_bad_ones_fail_every_time(tiny):
+    """with_defaults remembers what it filled (a DAG asks once per job); callers that change the
+    answer must not change what the next caller gets."""
+    given = copy.deepcopy(tiny["laws"])
+    first = with_defaults(tiny["laws"], "laws")
+    assert "claim_compute" not in given and first["claim_compute"] is None  # a default, filled
+    expected = copy.deepcopy(first)
+    first["bootstrap"] = -1
+    first["approaches"].clear()
+    assert with_defaults(tiny["laws"], "laws") == expected
+    assert tiny["laws"] == given
+    bad = dict(tiny["laws"], bootstrap="many")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=r"laws\.bootstrap"):
+            with_defaults(bad, "laws")
 
 
 def test_derived_seeds_are_stable_and_distinct():

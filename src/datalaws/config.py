@@ -8,6 +8,7 @@ here, so a malformed config names the key and the problem before any job starts.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 from collections import Counter
 from pathlib import Path
@@ -115,25 +116,37 @@ def schema_errors(config: dict, schema: Path = SCHEMA, prefix: str = "") -> list
     jsonschema's own message for a failed ``$ref`` carries the whole sub-schema (hundreds of
     lines); a user needs the key and the problem.
     """
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-
-    def retrieve(uri: str) -> Resource:
-        return Resource.from_contents(yaml.safe_load((schema.parent / uri).read_text()))
-
-    validator = Draft202012Validator(
-        yaml.safe_load(schema.read_text()), registry=Registry(retrieve=retrieve)
-    )
     lines = []
-    for error in validator.iter_errors(config):
+    for error in _validator(schema).iter_errors(config):
         keys = [prefix] if prefix else []
         where = ".".join(keys + [str(k) for k in error.absolute_path]) or "(top level)"
         lines.append(f"{where}: {error.message}")
     return sorted(lines)
 
 
+@functools.cache
+def _validator(schema: Path):
+    """One validator per schema file and process: parsing the YAML schemas is most of the cost of
+    a validation, and input functions ask for a section's defaults for every job of a DAG."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    def retrieve(uri: str) -> Resource:
+        return Resource.from_contents(yaml.safe_load((schema.parent / uri).read_text()))
+
+    return Draft202012Validator(
+        yaml.safe_load(schema.read_text()), registry=Registry(retrieve=retrieve)
+    )
+
+
 # Sections with a schema of their own: the only place their defaults are written down.
 SECTIONS = ("train", "laws", "plrf", "qqt", "compare")
+
+
+# Sections already filled, by (section name, repr of the section as given): a DAG's input and
+# resource functions ask for the same few sections once per job (a dry run of the paper study
+# spent 130 of its 145 s re-reading schemas before this cache).
+_FILLED: dict[tuple[str, str], dict] = {}
 
 
 def with_defaults(section: dict | None, name: str) -> dict:
@@ -142,15 +155,21 @@ def with_defaults(section: dict | None, name: str) -> dict:
     snakemake.utils.validate fills defaults only in the schema it is given, not through the main
     schema's ``$ref``s, so each section is validated against its own schema file.
     """
+    key = (name, repr(section))
+    if key not in _FILLED:
+        _FILLED[key] = _fill_defaults(copy.deepcopy(section or {}), name)
+    return copy.deepcopy(_FILLED[key])
+
+
+def _fill_defaults(section: dict, name: str) -> dict:
     from snakemake.utils import validate
 
-    out = copy.deepcopy(section or {})
     schema = SCHEMA.parent / f"{name}.schema.yaml"
-    errors = schema_errors(out, schema, prefix=name)
+    errors = schema_errors(section, schema, prefix=name)
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
-    validate(out, str(schema))
-    return out
+    validate(section, str(schema))
+    return section
 
 
 def validate_config(config: dict, schema: Path = SCHEMA) -> dict:
