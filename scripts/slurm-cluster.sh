@@ -283,8 +283,21 @@ stop_daemon() {
     rm -f "$RUN/$1.pid"
 }
 
+# Processes of this cluster's jobs still alive once the daemons are gone: proctrack/linuxproc
+# follows only a step's process tree, so a job process that lost its parent (a node set DOWN in
+# the fault tests) escapes the step's kill and would linger, holding its memory, after the suite.
+job_leftovers() {
+    local environ vars
+    for environ in /proc/[0-9]*/environ; do
+        { vars="$(tr '\0' '\n' < "$environ")"; } 2>/dev/null || continue
+        if grep -qx "SLURM_CONF=$CONF" <<<"$vars" && grep -q '^SLURM_JOB_ID=' <<<"$vars"; then
+            basename "$(dirname "$environ")"
+        fi
+    done
+}
+
 cmd_down() {
-    local d
+    local d left
     if alive slurmctld && alive munged; then
         # Jobs first, so that no job step outlives the slurmd that would reap it.
         SLURM_CONF="$CONF" scancel --full --user="$(id -un)" 2>/dev/null || true
@@ -295,6 +308,11 @@ cmd_down() {
     wait
     stop_daemon slurmctld
     stop_daemon munged
+    left="$(job_leftovers)"
+    if [[ -n "$left" ]]; then
+        say "killing job processes that outlived their step: $(echo $left)"
+        kill -KILL $left 2>/dev/null || true
+    fi
     rm -f "$DIR/munge/munged.pid"
     unlink_config
     say "down ($DIR)"
