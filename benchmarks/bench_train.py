@@ -36,7 +36,8 @@ from datalaws.grammar import GrammarSpec, random_grammar
 from datalaws.sampler import CompiledSampler
 from datalaws.train import Arch, HyperParams, RunOptions, train
 from datalaws.train.config import size_hyper
-from datalaws.train.model import Transformer, count_parameters
+from datalaws.train.model import Transformer
+from datalaws.train.shape import count_parameters
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,9 +19,9 @@ from conftest import copy_workflow
 from datalaws.train import costmodel
 from datalaws.train.config import HyperParams, TrainConfigError, from_dict
 from datalaws.train.flops import training_flops
-from datalaws.train.model import ModelConfig
 from datalaws.train.peaks import PEAKS, UnknownGpuError, gpu_peak, resolve_peak
 from datalaws.train.resources import ResourceConfig, plan
+from datalaws.train.shape import ModelConfig
 from datalaws.train.workflow import scheduler_field
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,13 +9,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from datalaws.train.flops import flops_6nd, forward_flops_per_sequence, training_flops
-from datalaws.train.model import (
-    ModelConfig,
-    Transformer,
-    apply_rotary,
-    count_parameters,
-    rotary_tables,
-)
+from datalaws.train.model import Transformer, apply_rotary, rotary_tables
+from datalaws.train.shape import ModelConfig, count_parameters
 
 PAPER = [  # (dim, ffn, layers, heads) and the paper's parameter counts with a 32001-row vocabulary
     ((64, 128, 2, 1), 4.2e6),

@@ -27,13 +27,13 @@ from datalaws.train.config import (
     run_spec,
 )
 from datalaws.train.data import DocumentOrder, eval_batches, rank_share
-from datalaws.train.model import ModelConfig, count_parameters
 from datalaws.train.resources import (
     SIGNAL_EARLY_S,
     ResourceConfig,
     estimate_memory_bytes,
     plan,
 )
+from datalaws.train.shape import ModelConfig, count_parameters
 from datalaws.train.trainer import eval_schedule, final_train_loss, lr_at
 from datalaws.train.workflow import (
     final_jsons,

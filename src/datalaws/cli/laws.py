@@ -65,7 +65,7 @@ def cmd_design(args: argparse.Namespace) -> int:
     from datalaws.laws import design
     from datalaws.laws.lawfile import load_law
     from datalaws.train.config import ladder
-    from datalaws.train.model import count_parameters
+    from datalaws.train.shape import count_parameters
 
     laws = [load_law(path).law for path in args.laws]
     section = _train_config(args.config)

@@ -25,6 +25,7 @@ from scipy.stats import rankdata
 
 from datalaws import compressors
 from datalaws.atomic import read_json, write_json
+from datalaws.compare import MIN_SOURCES
 from datalaws.laws import PathArg
 from datalaws.laws.chinchilla import NATURAL, to_natural
 from datalaws.laws.frontier import allocation
@@ -34,7 +35,6 @@ from datalaws.laws.steps import write_csv
 
 FORMAT = "datalaws-predictors-v1"
 TARGETS = (*NATURAL, "tokens_per_param")
-MIN_SOURCES = 3
 
 
 def law_targets(theta: np.ndarray, compute: float) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datalaws.compare.predictors import MIN_SOURCES
+from datalaws.compare import MIN_SOURCES
 from datalaws.config import with_defaults
 from datalaws.datasets.config import names as dataset_names
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from datalaws.train.model import ModelConfig
+from datalaws.train.shape import ModelConfig
 
 
 class TrainConfigError(ValueError):

@@ -31,7 +31,7 @@ from scipy.optimize import nnls
 from datalaws import atomic
 from datalaws.train.config import TrainConfigError
 from datalaws.train.flops import training_flops
-from datalaws.train.model import ModelConfig
+from datalaws.train.shape import ModelConfig
 
 FORMAT = "datalaws-cost-model-v1"
 FORMS = ("overhead+rate", "rate")

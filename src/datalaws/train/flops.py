@@ -17,7 +17,7 @@ test checks this formula against PyTorch's own count.
 
 from __future__ import annotations
 
-from datalaws.train.model import ModelConfig
+from datalaws.train.shape import ModelConfig
 
 
 def linear_weights(cfg: ModelConfig) -> int:

@@ -21,7 +21,7 @@ from datalaws.train import costmodel
 from datalaws.train.config import HyperParams, TrainConfigError
 from datalaws.train.flops import training_flops
 from datalaws.train.launch import launcher_name
-from datalaws.train.model import ModelConfig, count_parameters
+from datalaws.train.shape import ModelConfig, count_parameters
 
 GiB = 1 << 30
 # SLURM checks its timers about once a minute, so a warning can arrive up to this much early.

@@ -42,9 +42,10 @@ from datalaws.train.config import WSD, Arch, HyperParams, RunOptions, config_has
 from datalaws.train.data import Batches, DocumentOrder, eval_batches
 from datalaws.train.distributed import Dist
 from datalaws.train.flops import flops_6nd, training_flops
-from datalaws.train.model import ModelConfig, Transformer, count_parameters
+from datalaws.train.model import ModelConfig, Transformer
 from datalaws.train.progress import Progress
 from datalaws.train.resources import estimate_memory_bytes
+from datalaws.train.shape import count_parameters
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGURG)
 

@@ -31,8 +31,8 @@ from datalaws.train.gpucheck.context import (
     options_for,
     spec_for,
 )
-from datalaws.train.model import count_parameters
 from datalaws.train.resources import estimate_memory_bytes
+from datalaws.train.shape import count_parameters
 
 
 def part_correctness(s: Setup) -> dict:
