@@ -16,7 +16,6 @@ import numpy as np
 
 from datalaws import atomic
 from datalaws.grammar import SEPARATOR, Grammar
-from datalaws.sampler import CompiledSampler
 
 FORMAT = "datalaws-tokens-v1"
 SPLITS = {"train": 0, "val": 1}
@@ -78,6 +77,8 @@ def write_shard(request: ShardRequest, path: str | Path) -> dict:
         raise CorpusError(f"context must be >= 2 tokens, got {request.context}")
     if request.n_documents < 1:
         raise CorpusError(f"a shard needs at least one document, got {request.n_documents}")
+    from datalaws.sampler import CompiledSampler  # numba: only sampling needs it, not reading
+
     seed = shard_seed(request.seed, request.split, request.shard)
     docs = CompiledSampler(request.grammar).documents(request.n_documents, request.context, seed)
     return write_tokens(

@@ -27,13 +27,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from datalaws import atomic
 from datalaws.qqt.buckets import CONTROL, bucket_name, bucket_size
 from datalaws.qqt.runs import COLUMNS
 from datalaws.train import launch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CLEAN = "clean"
 
@@ -187,6 +189,8 @@ def train_pool(
 
 def runs_table(name: str, records: Sequence[dict]) -> pd.DataFrame:
     """Rows of the runs CSV (``datalaws.qqt.runs``) from ``final.json`` records of one pool."""
+    import pandas as pd  # here, not at the top: the workflow plans with this module
+
     rows = []
     for record in records:
         context = record["model"]["context"]
@@ -211,6 +215,8 @@ def runs_table(name: str, records: Sequence[dict]) -> pd.DataFrame:
 def collect(tables: Sequence[PathLike]) -> pd.DataFrame:
     """Concatenate per-pool tables in the order given (quality order for buckets), refusing a
     pool that appears in two tables."""
+    import pandas as pd
+
     frames = [pd.read_csv(path) for path in tables]
     seen: dict[str, str] = {}
     for path, frame in zip(tables, frames, strict=True):
