@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -361,14 +362,24 @@ def start(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def holds_output_lock(root: Path, outputs: list[str]) -> bool:
+    """Snakemake has written its output lock naming ``outputs``. A lock file exists before its
+    lines are written (and the input lock before the output lock): stopping the first instance
+    on a lock file's mere existence let a second one, on a loaded machine, read an empty lock."""
+    for lock in (root / ".snakemake" / "locks").glob("*.output.lock"):
+        with suppress(FileNotFoundError):
+            if set(outputs) <= set(lock.read_text().splitlines()):
+                return True
+    return False
+
+
 def test_a_second_snakemake_in_the_same_results_directory_is_refused(tmp_path):
     """Snakemake's own directory lock: the second user is refused with a clear message while the
     first runs; the first finishes undisturbed."""
     root = copy_slurm_study(tmp_path)
     first = start(root)
-    locks = root / ".snakemake" / "locks"
     deadline = time.monotonic() + HANG_S
-    while not (locks.is_dir() and any(locks.iterdir())):
+    while not holds_output_lock(root, DATA):
         assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
         time.sleep(0.05)
     first.send_signal(signal.SIGSTOP)  # holds its lock, whatever the machine's load
