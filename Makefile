@@ -57,11 +57,12 @@ study-real: $(STAMP) corpora
 	snakemake $(REAL_TARGETS) --profile profiles/local --directory $(REAL_DIR) \
 		--configfile $(REAL_CONFIGS)
 
-# Two workers, one test module each at a time (conftest.py starts the SLURM module first): the
+# Three workers, one test module each at a time (conftest.py starts the SLURM module first): the
 # SLURM tests spend much of their time waiting on the cluster, and the rest of the suite runs in
-# those waits (24 min in one process, 17 min in two, on this 2-core machine).
+# those waits. On this 2-core machine: 24 min in one process, 16 min with two workers, 13.5 with
+# three (docs/reliability.md, "The whole suite").
 test: $(STAMP) lint
-	python -m pytest -n 2 --dist loadfile
+	python -m pytest -n 3 --dist loadfile
 
 check: $(STAMP) lint
 	python -m pytest -m "not slow"

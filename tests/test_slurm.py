@@ -535,20 +535,18 @@ def kill_controller(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def faults(slurm_env, tmp_path_factory):
+def faults(slurm_env, tmp_path_factory, study):
     """One training run of the reduced study through the real profiles, hit by two faults in turn:
     its node is set DOWN after its first checkpoint (SLURM kills and requeues the job), then
     Snakemake itself is SIGKILLed while the job trains again, and started again by hand
-    (`--unlock`, then the same command). Beside it, the same run on the local profile."""
+    (`--unlock`, then the same command). Compared with the same run of the study's local
+    reference (FAULT_RUN is one of the study's runs)."""
     grammar, _ = study_targets()
     size, budget = FAULT_RUN
     target = f"results/train/{grammar}/{size}/{budget}/final.json"
+    assert target in study["targets"]
     run = Path("results/train") / grammar / size / str(budget)
     root = copy_slurm_study(tmp_path_factory.mktemp("slurm-faults"))
-    local = copy_slurm_study(tmp_path_factory.mktemp("local-faults"))
-    local_proc = start_snakemake(
-        local, slurm_env, target, "--profile", "profiles/local", *LOCAL_CONFIGS
-    )
     data = start_snakemake(
         root,
         slurm_env,
@@ -596,7 +594,6 @@ def faults(slurm_env, tmp_path_factory):
     second_ctl = start_snakemake(root, slurm_env, target, *PROFILES)
     assert second_ctl.wait(timeout=WORKFLOW_TIMEOUT_S + 30) == 0, proc_log(root)[-5000:]
     controller_recovery_s = time.monotonic() - killed_at
-    assert local_proc.wait(timeout=WORKFLOW_TIMEOUT_S + 30) == 0, proc_log(local)[-4000:]
     print(
         f"\nfaults: node down -> training again in {node_recovery_s:.0f} s; controller killed at "
         f"step {steps_at_kill} -> restarted workflow done in {controller_recovery_s:.0f} s"
@@ -604,7 +601,7 @@ def faults(slurm_env, tmp_path_factory):
     return {
         "root": root,
         "run": root / run,
-        "local": atomic.read_json(local / target),
+        "local": atomic.read_json(study["local"] / target),
         "log": log.read_text(),
         "resumed_step": resumed_step,
         "killed_log": (root / "snakemake-killed.log").read_text(),
