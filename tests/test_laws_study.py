@@ -136,6 +136,13 @@ def test_regression_on_h_and_h_law_find_the_generating_trends(done):
     for v in reg["params"].values():
         assert v["slope_interval"][0] <= v["slope"] <= v["slope_interval"][1] or B < 50
         assert 0 <= v["p_value"] <= 1
+    for key in ("A", "B"):  # also in log10: the line a log axis shows, positive everywhere
+        log_line = reg["params"][key]["log10"]
+        expected = np.polyfit(reg["H"], np.log10(reg["points"][key]), 1)
+        assert [log_line["slope"], log_line["intercept"]] == pytest.approx(expected, rel=1e-9)
+        low, high = log_line["slope_interval"]
+        assert low <= log_line["slope"] <= high or B < 50
+    assert not {"log10"} & {k for key in ("E", "alpha", "beta") for k in reg["params"][key]}
     hl = read_json(done["out"] / "h_law.json")
     assert hl["H_range"] == [0.15, 0.5]
     c = hl["coefficients"]

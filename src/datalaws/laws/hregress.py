@@ -6,6 +6,11 @@ freedom), and a bootstrap interval for slope and intercept that carries each gra
 uncertainty: line b goes through the b-th bootstrap law of every grammar. A source whose estimate
 of a parameter is unresolved (beyond float range: A or B of a law with no gain from size or data)
 is left out of that parameter's line and named; a line needs two distinct H.
+
+A and B also get a line in log10 (``params[A]["log10"]``): they are positive and span decades, so
+the paper's line in natural units is dominated by the largest grammar's value and can go negative
+between grammars; the log-linear line is the one a log axis shows (figure 4) and matches the joint
+H-law, where log A and log B are linear in H.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datalaws.laws.chinchilla import NATURAL, to_natural
 from datalaws.laws.lawfile import LawFile, finite_or_none
 
 MIN_GRAMMARS = 3
+LOG_LINES = ("A", "B")
 
 
 def lines_through(h: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,6 +85,10 @@ def h_regression(laws: dict[str, LawFile], h: dict[str, float], level: float = 0
         ok = np.isfinite(points[:, i])
         params[key], lines[key] = _line(hs[ok], points[ok, i], boot[:, ok, i], level)
         params[key]["unresolved"] = [g for g, good in zip(names, ok, strict=True) if not good]
+        if key in LOG_LINES:
+            with np.errstate(divide="ignore", invalid="ignore"):  # an underflowed 0 is unresolved
+                logs, log_boot = np.log10(points[ok, i]), np.log10(boot[:, ok, i])
+            params[key]["log10"] = _line(hs[ok], logs, log_boot, level)[0]
     cross, cross_interval = _crossing(lines["alpha"], lines["beta"], level)
     return {
         "grammars": names,

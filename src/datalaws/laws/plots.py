@@ -315,14 +315,8 @@ def draw_fig4_params(
     for i, key in enumerate(NATURAL):
         ax = axes[i]
         line = regression["params"][key]
-        if line["slope"] is not None:
-            resolved = np.isfinite(points[:, i])  # the sources h_regression drew the line through
-            b_slope, b_icpt = lines_through(hs[resolved], boot[:, resolved, i])
-            if np.isfinite(b_slope).any():
-                band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
-                ax.fill_between(h_grid, band[0], band[1], color="C0", alpha=0.15, lw=0)
-            fitted = line["slope"] * h_grid + line["intercept"]
-            ax.plot(h_grid, fitted, color="C0", label="linear regression on H")
+        shown = line.get("log10") or line  # A and B in log10 (files since it was recorded)
+        _draw_h_line(ax, shown, "log10" in line, hs, h_grid, points[:, i], boot[:, :, i])
         ax.plot(h_grid, joint[:, i], color="C3", ls="--", label="joint H-conditioned law")
         for j in range(len(names)):
             ax.errorbar(
@@ -333,10 +327,11 @@ def draw_fig4_params(
                 color=colors[j],
                 capsize=3,
             )
-        slope, p = line["slope"], line["p_value"]
+        slope, p = shown["slope"], shown["p_value"]
         # Put the note in the corner the trend leaves empty: top left if rising, bottom if falling.
         y_note, va = (0.96, "top") if slope is not None and slope > 0 else (0.04, "bottom")
-        note = "no line" if slope is None else f"slope {slope:.3g}"
+        of = f" of log10 {key}" if shown is not line else ""
+        note = "no line" if slope is None else f"slope{of} {slope:.3g}"
         note += f", p = {p:.2g}" if p is not None else ""
         if line.get("unresolved"):  # absent from files written before it was recorded
             note += f"; unresolved: {', '.join(line['unresolved'])}"
@@ -363,6 +358,34 @@ def draw_fig4_params(
     fig.suptitle("Law parameters against compressibility (bands: 95% bootstrap intervals)")
     fig.tight_layout()
     save_figure(fig, png, pdf)
+
+
+def _draw_h_line(
+    ax,
+    line: dict,
+    in_log10: bool,
+    hs: np.ndarray,
+    h_grid: np.ndarray,
+    points: np.ndarray,
+    boot: np.ndarray,
+) -> None:
+    """One parameter's regression on H and its bootstrap band, through the sources h_regression
+    drew it through (those whose estimate is resolved); in log10 units where ``in_log10``."""
+    if line["slope"] is None:
+        return
+    resolved = np.isfinite(points)
+    values = boot[:, resolved]
+    if in_log10:
+        with np.errstate(divide="ignore"):
+            values = np.log10(values)
+    b_slope, b_icpt = lines_through(hs[resolved], values)
+    shown = (lambda v: 10.0**v) if in_log10 else (lambda v: v)
+    if np.isfinite(b_slope).any():
+        band = percentile_interval(b_slope[:, None] * h_grid[None, :] + b_icpt[:, None])
+        ax.fill_between(h_grid, shown(band[0]), shown(band[1]), color="C0", alpha=0.15, lw=0)
+    fitted = line["slope"] * h_grid + line["intercept"]
+    label = "regression on H (A, B: of log10)"
+    ax.plot(h_grid, shown(fitted), color="C0", label=label)
 
 
 def _line(res: dict, c: np.ndarray) -> np.ndarray | None:
