@@ -315,8 +315,9 @@ def draw_fig4_params(
     for i, key in enumerate(NATURAL):
         ax = axes[i]
         line = regression["params"][key]
-        shown = line.get("log10") or line  # A and B in log10 (files since it was recorded)
-        _draw_h_line(ax, shown, "log10" in line, hs, h_grid, points[:, i], boot[:, :, i])
+        in_log10 = bool(line.get("log10"))  # A and B (files written since it was recorded)
+        shown = line["log10"] if in_log10 else line
+        _draw_h_line(ax, shown, in_log10, hs, h_grid, points[:, i], boot[:, :, i])
         ax.plot(h_grid, joint[:, i], color="C3", ls="--", label="joint H-conditioned law")
         for j in range(len(names)):
             ax.errorbar(
@@ -330,7 +331,7 @@ def draw_fig4_params(
         slope, p = shown["slope"], shown["p_value"]
         # Put the note in the corner the trend leaves empty: top left if rising, bottom if falling.
         y_note, va = (0.96, "top") if slope is not None and slope > 0 else (0.04, "bottom")
-        of = f" of log10 {key}" if shown is not line else ""
+        of = f" of log10 {key}" if in_log10 else ""
         note = "no line" if slope is None else f"slope{of} {slope:.3g}"
         note += f", p = {p:.2g}" if p is not None else ""
         if line.get("unresolved"):  # absent from files written before it was recorded

@@ -60,7 +60,7 @@ def parameters(grammars: Sequence[str], law_jsons: Sequence[PathArg], hs: Sequen
 
 def h_regression(record: dict) -> pd.DataFrame:
     """One row per line: each parameter's, then log10 A's and log10 B's (what figure 4 draws)."""
-    lines = [(k, v) for k, v in record["params"].items()]
+    lines = list(record["params"].items())
     lines += [(f"log10 {k}", v["log10"]) for k, v in record["params"].items() if v.get("log10")]
     rows = []
     for k, v in lines:
