@@ -14,6 +14,7 @@ from datalaws.grammar import GrammarSpec, random_grammar
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+CPU_AT_START = pytest.StashKey[list[int]]()
 WORKFLOW_FILES = ["Snakefile", "workflow", "config", "profiles", "envs"]
 
 
@@ -44,6 +45,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         rank = 0 if slurm else 1 if slow else 2
         weight[module] = min(weight.get(module, 2), rank)
     items.sort(key=lambda item: weight[item.nodeid.split("::")[0]])
+
+
+def cpu_counters() -> list[int]:
+    """The machine's CPU time so far (/proc/stat: user, nice, system, idle, iowait, irq, softirq,
+    steal), or an empty list where there is no /proc."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0]
+    except OSError:
+        return []
+    return [int(field) for field in first.split()[1:9]]
+
+
+def cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown CPU"
+    return next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), "?")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[CPU_AT_START] = cpu_counters()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """How busy the host was while the suite ran, and how much CPU other guests took from it: the
+    suite's wall time follows the host's speed and its neighbours (docs/reliability.md), and this
+    line is what tells a slow run on a slow or shared host from a slower suite."""
+    start, end = config.stash.get(CPU_AT_START, []), cpu_counters()
+    if len(start) < 8 or len(end) < 8:
+        return
+    spent = [after - before for before, after in zip(start[:8], end[:8], strict=True)]
+    total = sum(spent) or 1
+    idle, steal = spent[3] + spent[4], spent[7]
+    busy = 100 * (total - idle - steal) / total
+    terminalreporter.write_line(
+        f"host: {os.cpu_count()} x {cpu_model()}; during the session {busy:.0f}% busy, "
+        f"{100 * steal / total:.1f}% stolen by other guests"
+    )
 
 
 @pytest.fixture(scope="session")
