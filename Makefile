@@ -59,8 +59,8 @@ study-real: $(STAMP) corpora
 
 # Three workers, one test module each at a time (conftest.py starts the SLURM module first): the
 # SLURM tests spend much of their time waiting on the cluster, and the rest of the suite runs in
-# those waits. On this 2-core machine: 24 min in one process, 16 min with two workers, 13.5 with
-# three (docs/reliability.md, "The whole suite").
+# those waits. On this 2-core machine, one host: 24 min in one process, 16 min with two workers,
+# 13.5 with three; on a 1.9x faster host, 8 min with three (docs/reliability.md, "The whole suite").
 test: $(STAMP) lint
 	python -m pytest -n 3 --dist loadfile
 
