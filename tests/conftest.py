@@ -76,7 +76,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     start, end = config.stash.get(CPU_AT_START, []), cpu_counters()
     if len(start) < 8 or len(end) < 8:
         return
-    spent = [after - before for before, after in zip(start[:8], end[:8], strict=True)]
+    spent = [after - before for before, after in zip(start, end, strict=True)]
     total = sum(spent) or 1
     idle, steal = spent[3] + spent[4], spent[7]
     busy = 100 * (total - idle - steal) / total
